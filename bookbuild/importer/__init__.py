@@ -1,0 +1,1 @@
+"""Import a received manuscript into clean book sources (`book/`)."""

@@ -1,0 +1,57 @@
+"""The command line: `python build.py COMMAND`; prints problems, never tracebacks."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+
+from .errors import BuildError
+
+# Each command lives in its own module with `add_arguments(parser)` and
+# `run(args) -> int`; imported lazily so that `build.py lint` does not pay for
+# WeasyPrint's import.
+COMMANDS = {
+    "import": ("bookbuild.importer.command", "turn a received manuscript into book/"),
+    "check-sources": ("bookbuild.checksources", "no-loss check of book/ against the received manuscript"),
+    "pdf": ("bookbuild.pdf", "the print interior: build/<slug>.pdf"),
+    "epub": ("bookbuild.epub", "the EPUB 3 edition: build/<slug>.epub"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="build.py", description=__doc__)
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    sub = parser.add_subparsers(dest="command", required=True)
+    modules = {}
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        modules[name] = module
+        sp = sub.add_parser(name, help=help_text)
+        module.add_arguments(sp)
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    try:
+        code = modules[args.command].run(args)
+    except BuildError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        errors = sum(p.severity == "error" for p in exc.problems)
+        print(f"{args.command}: failed with {errors} error(s); nothing was written",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{args.command}: interrupted; previous outputs left in place", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        print(f"{args.command}: done in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+# Book builds. `make` builds the EPUB and the PDF; `make test` runs the tests.
+PYTHON   ?= python3
+VENV     := .venv
+PY       := $(VENV)/bin/python
+STAMP    := $(VENV)/.installed
+SYSSTAMP := build/.system-ok
+MANUSCRIPT ?= ../shared/manuscript/bolsheviks-against-stalinism.received.md
+PYTEST_ARGS ?=
+
+.PHONY: all epub pdf import check-sources check proof lint dist test bench setup clean
+
+all: epub pdf
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(SYSSTAMP): scripts/ensure-system.sh
+	bash scripts/ensure-system.sh
+	mkdir -p build && touch $@
+
+setup: $(STAMP) $(SYSSTAMP)
+
+import: setup
+	$(PY) build.py import $(MANUSCRIPT)
+
+check-sources: setup
+	$(PY) build.py check-sources
+
+epub: setup
+	$(PY) build.py epub
+
+pdf: setup
+	$(PY) build.py pdf
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf build

@@ -1,0 +1,158 @@
+"""No-loss check: every paragraph, note, figure, term, person and date of the
+received manuscript is still in `book/`."""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+from .errors import BuildError, Problems
+from .importer.blocks import split_blocks
+from .importer.segment import segment
+from .importer.units import parse_unit
+
+BACK_ROLES = {"glossary": "glossary.yaml", "congresses": "congresses.yaml",
+              "biographies": "biographies.yaml"}
+# Letters and digits are what a reader reads; markup, spacing, punctuation and
+# line-end hyphenation are not compared.
+ALNUM = re.compile(r"[^\w]|_", re.UNICODE)
+ATTRIBUTES = re.compile(r"\{[^{}]*\}|\]\((?!#)[^)]*\)")
+PHRASE_SPLIT = re.compile(r"[()\[\]:;,|*—–\"“”«»]|\s-\s|^-\s")
+
+
+def norm(text: str) -> str:
+    return ALNUM.sub("", text).casefold()
+
+
+def _received_norm(line: str) -> str:
+    line = re.sub(r"^#+\s*\**\d+\.\s", "", line)  # chapter numbers live in book.yaml
+    line = re.sub(r"\]\(#\)", "]", line)
+    line = re.sub(r"</?(?:sup|p|u|br)\b[^>]*>", " ", line)
+    return norm(line)
+
+
+def _yaml_strings(data) -> list[str]:
+    if isinstance(data, dict):
+        return [s for v in data.values() for s in _yaml_strings(v)]
+    if isinstance(data, list):
+        return [s for v in data for s in _yaml_strings(v)]
+    return [str(data)] if data is not None else []
+
+
+def _load_yaml(path: Path, problems: Problems):
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        problems.error(str(path), 0, 0, "S008", f"cannot read: {exc}")
+        return None
+
+
+def check_sources(root: Path) -> Problems:
+    """Compare `root` (the book folder) with the manuscript in `root/received/`."""
+    problems = Problems()
+    received_files = sorted((root / "received").glob("*.md"))
+    book = _load_yaml(root / "book.yaml", problems)
+    if not received_files or not book:
+        problems.error(str(root / "received"), 0, 0, "S008", "no received manuscript or book.yaml to compare")
+        return problems
+    received = received_files[0]
+    rel = f"{root.name}/received/{received.name}"
+    corrected = _corrected_lines(root)
+    front, regions = segment(split_blocks(received.read_text(encoding="utf-8")))
+    units = [c for c in book.get("contents", []) if str(c.get("file", "")).startswith("text/")]
+    unit_regions = [r for r in regions if r.role not in BACK_ROLES]
+    if len(units) != len(unit_regions):
+        problems.error(str(root / "book.yaml"), 0, 0, "S008",
+                       f"contents lists {len(units)} text units, the manuscript has {len(unit_regions)}")
+    texts: dict[str, str] = {}
+    for entry in units:
+        path = root / entry["file"]
+        if not path.exists():
+            problems.error(str(root / "book.yaml"), 0, 0, "S008", f"{entry['file']} is missing")
+            texts[entry["file"]] = ""
+        else:
+            texts[entry["file"]] = path.read_text(encoding="utf-8")
+    front_hay = norm(" ".join(_yaml_strings(book)))
+    _check_phrases(front, front_hay, rel, corrected, problems)
+    for entry, region in zip(units, unit_regions):
+        hay = norm(ATTRIBUTES.sub(" ", texts[entry["file"]]))
+        blocks = [region.heading, *region.blocks]
+        for block in blocks:
+            for offset, line in enumerate(block.lines):
+                number = block.line + offset
+                wanted = _received_norm(line)
+                if wanted and wanted not in hay and number not in corrected:
+                    problems.error(rel, number, 1, "S001",
+                                   f"not found in {entry['file']}: “{line.strip()[:70]}”")
+        expected = len(parse_unit(region.blocks, rel, Problems(), set()).figures)
+        found = len(re.findall(r"^!\[", texts[entry["file"]], re.M))
+        if found < expected:
+            problems.error(f"{root.name}/{entry['file']}", 0, 0, "S004",
+                           f"{expected - found} of the manuscript's {expected} figures are missing")
+        _check_notes(f"{root.name}/{entry['file']}", texts[entry["file"]], problems)
+    for region in regions:
+        if region.role in BACK_ROLES:
+            data = _load_yaml(root / BACK_ROLES[region.role], problems)
+            hay = norm(" ".join(_yaml_strings(data)))
+            _check_phrases(region.blocks, hay, rel, corrected, problems,
+                           code={"glossary": "S005", "biographies": "S006", "congresses": "S007"}[region.role])
+    return problems
+
+
+def _check_phrases(blocks, hay: str, rel: str, corrected: set[int], problems: Problems,
+                   code: str = "S001") -> None:
+    """Data moved into YAML fields is compared phrase by phrase: field order may differ."""
+    for block in blocks:
+        for offset, line in enumerate(block.lines):
+            number = block.line + offset
+            if number in corrected or line.strip() == "---":
+                continue
+            # A note's own number (the biographies' source note) is not text.
+            line = re.sub(r"^\s*(?:<sup>)?\d+(?:</sup>)?\s*\.\s", "", line)
+            for phrase in PHRASE_SPLIT.split(re.sub(r"</?(?:sup|p|u|br)\b[^>]*>|\]\(#\)|#+", " ", line)):
+                wanted = norm(phrase)
+                if wanted and wanted not in hay:
+                    problems.error(rel, number, 1, code, f"“{phrase.strip()[:60]}” not found in book/")
+
+
+def _check_notes(path: str, text: str, problems: Problems) -> None:
+    refs: dict[str, tuple[int, int]] = {}
+    defs: dict[str, int] = {}
+    for number, line in enumerate(text.split("\n"), 1):
+        m = re.match(r"\[\^([^\]]+)\]:", line)
+        if m:
+            defs[m.group(1)] = number
+            line = line[m.end():]
+        for r in re.finditer(r"\[\^([^\]]+)\](?!:)", line):
+            refs.setdefault(r.group(1), (number, r.start() + 1))
+    for label, (line, col) in refs.items():
+        if label not in defs:
+            problems.error(path, line, col, "S002", f"note [^{label}] is referenced but never defined")
+    for label, line in defs.items():
+        if label not in refs:
+            problems.error(path, line, 1, "S003", f"note [^{label}] is defined but never referenced")
+
+
+def _corrected_lines(root: Path) -> set[int]:
+    """Manuscript lines whose wording the import changed on purpose (listed in the report)."""
+    path = root / "received" / "corrections.yaml"
+    if not path.exists():
+        return set()
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return {int(c["line"]) for c in data}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--book", default="book", help="the book folder (default: book)")
+
+
+def run(args) -> int:
+    problems = check_sources(Path(args.book))
+    if problems.errors:
+        raise BuildError(problems.items)
+    if not getattr(args, "quiet", False):
+        print("check-sources: every paragraph, note, figure, term, person and date of the "
+              "received manuscript is in book/", file=sys.stderr)
+    return 0

@@ -1,0 +1,221 @@
+"""`build.py import MANUSCRIPT`: write `book/` and the import report."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from ..errors import BuildError, Problems
+from ..fsutil import write_atomic
+from .blocks import Block, Correction, split_blocks
+from .frontmatter import parse_front
+from .segment import segment
+from .units import drop_duplicate_paragraphs, parse_unit, resolve_notes, slugify, unit_markdown
+
+DEFAULT_MANUSCRIPT = "../shared/manuscript/bolsheviks-against-stalinism.received.md"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("manuscript", nargs="?", default=DEFAULT_MANUSCRIPT,
+                        help="the received manuscript (Markdown)")
+    parser.add_argument("--out", default="book", help="folder to write (default: book)")
+    parser.add_argument("--report", default="build", help="folder for import-report.{txt,json}")
+
+
+def dump_yaml(data) -> str:
+    """YAML that is the same for the same data: keys in given order, Unicode kept."""
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=88, default_flow_style=False)
+
+
+def _drop_lines(data):
+    """Manuscript line numbers belong in the report, not in the sources."""
+    if isinstance(data, dict):
+        return {k: _drop_lines(v) for k, v in data.items() if k != "line"}
+    if isinstance(data, list):
+        return [_drop_lines(v) for v in data]
+    return data
+
+
+def import_manuscript(manuscript: Path, out: Path, progress=None) -> dict:
+    """Read the manuscript, write `out/`, return the report (counts, corrections, problems)."""
+    say = progress or (lambda msg: None)
+    problems = Problems()
+    label = str(manuscript)
+    try:
+        text = manuscript.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.error(label, 0, 0, "I001", f"cannot read the manuscript: {exc}")
+        raise BuildError(problems.items)
+    front_blocks, regions = segment(split_blocks(text))
+    chapters = [r for r in regions if r.role == "chapter"]
+    if not chapters:
+        problems.error(label, 1, 1, "I002", "no chapter headings (`# 1. Title`) found")
+        raise BuildError(problems.items)
+
+    corrections: list[Correction] = []
+    facts, fixes, _ = parse_front(front_blocks, label, problems)
+    corrections += fixes
+    files: dict[str, str] = {}
+    contents: list[dict] = []
+    figures: list[dict] = []
+    notes_per_unit: dict[str, int] = {}
+    used_ids: set[str] = set()
+    back: dict[str, object] = {}
+    for region in regions:
+        if region.role in ("glossary", "congresses", "biographies"):
+            back[region.role] = region
+            continue
+        say(f"import: {region.title}")
+        parsed = parse_unit(region.blocks, label, problems, used_ids)
+        drop_duplicate_paragraphs(parsed)
+        title = region.title
+        if parsed.items and parsed.items[0].kind == "heading" and parsed.items[0].blocks[0].cyrillic_share() == 0:
+            # A title printed on two lines came through as two headings.
+            title = f"{title} {parsed.items.pop(0).text}"
+            corrections.append(Correction(region.heading.line, "title-joined", region.title, title))
+        name = f"chapter {region.number}" if region.number else region.title
+        resolve_notes(parsed, name, label, problems)
+        unit_id = slugify(title)
+        stem = f"{region.number:02d}-{unit_id}" if region.number else (
+            f"51-{unit_id}" if region.role == "conclusion" else f"00-{unit_id}")
+        path = f"text/{stem}.md"
+        files[path] = unit_markdown(parsed, title, unit_id)
+        entry = {"file": path, "role": region.role}
+        if region.number:
+            entry["number"] = region.number
+        contents.append(entry)
+        notes_per_unit[path] = len(parsed.notes)
+        figures += [dict(f, file=path) for f in parsed.figures]
+        corrections += parsed.corrections
+
+    from .backmatter import parse_biographies, parse_congresses, parse_glossary
+    glossary, fixes = parse_glossary(back["glossary"].blocks, label, problems)
+    corrections += fixes
+    congresses = parse_congresses(back["congresses"].blocks, label, problems)
+    bio_region = back["biographies"]
+    bio_blocks, source_note = _split_source_note(bio_region.blocks)
+    biographies, fixes = parse_biographies(bio_blocks, source_note, label, problems)
+    corrections += fixes
+
+    from .indexer import build_index
+    say("import: name index")
+    index, marked = build_index({f"book/{p}": t for p, t in files.items()}, biographies["people"], problems)
+    files.update({p[len("book/"):]: t for p, t in marked.items()})
+
+    for role in ("glossary", "congresses", "biographies", "index"):
+        contents.append({"file": f"{role}.yaml", "role": role})
+    book_yaml = dict(facts)
+    book_yaml = {"slug": slugify(facts["short_title"]), **book_yaml}
+    book_yaml["editions"] = {
+        "ebook": {"format": "epub", "page_source": "paperback"},
+        "paperback": {"format": "print", "isbn": facts["isbn"]["paperback"], "binding": "paperback",
+                      "trim": "6x9in", "bleed": "0.125in", "notes": "endnotes"},
+        "cloth": {"format": "print", "isbn": facts["isbn"]["cloth"], "binding": "cloth",
+                  "trim": "6x9in", "bleed": "0.125in", "notes": "endnotes"},
+    }
+    book_yaml["contents"] = contents
+    files["book.yaml"] = dump_yaml(book_yaml)
+    files["glossary.yaml"] = dump_yaml(_drop_lines(glossary))
+    files["congresses.yaml"] = dump_yaml(_drop_lines(congresses))
+    files["biographies.yaml"] = dump_yaml(_drop_lines(biographies))
+    files["index.yaml"] = dump_yaml(_drop_lines(index))
+
+    # The no-loss check accepts a changed line only when it is listed here.
+    from ..checksources import norm
+    files["received/corrections.yaml"] = dump_yaml([
+        c.as_dict() for c in sorted(set(corrections), key=lambda c: (c.line, c.kind, c.before))
+        if norm(c.before) != norm(c.after)])
+    if problems.errors:
+        raise BuildError(problems.items)
+    _write_tree(out, files, manuscript)
+    report = {
+        "manuscript": str(manuscript),
+        "counts": {
+            "chapters": len(chapters),
+            "units": len(contents) - 4,
+            "notes": sum(notes_per_unit.values()),
+            "notes_per_unit": notes_per_unit,
+            "figures": len(figures),
+            "biographies": len(biographies["people"]),
+            "glossary_terms": len(glossary),
+            "congress_dates": sum(len(g["items"]) for g in congresses),
+            "index_headings": len(index),
+            "corrections": dict(sorted(Counter(c.kind for c in corrections).items())),
+        },
+        "figures": [{k: f[k] for k in ("id", "image", "file", "line")} for f in figures],
+        "corrections": [c.as_dict() for c in sorted(corrections, key=lambda c: (c.line, c.kind))],
+        "problems": [p.as_dict() for p in sorted(problems.items)],
+    }
+    return report
+
+
+def _split_source_note(blocks: list[Block]) -> tuple[list[Block], str]:
+    """The biographies' own note (their source) follows the last `---`."""
+    for i in range(len(blocks) - 1, -1, -1):
+        if blocks[i].text.strip() == "---":
+            note = " ".join(b.text.strip() for b in blocks[i + 1:])
+            note = re.sub(r"^(?:<sup>\s*1\s*</sup>|\[?1\.?\]?(?:\(#\))?)\.?\s*", "", note)
+            return blocks[:i], note
+    return blocks, ""
+
+
+def _write_tree(out: Path, files: dict[str, str], manuscript: Path) -> None:
+    """Write every file; stale unit files from an earlier import are removed."""
+    (out / "text").mkdir(parents=True, exist_ok=True)
+    (out / "received").mkdir(parents=True, exist_ok=True)
+    for old in (out / "text").glob("*.md"):
+        if f"text/{old.name}" not in files:
+            old.unlink()
+    for rel, content in sorted(files.items()):
+        write_atomic(out / rel, content)
+    received = out / "received" / manuscript.name
+    received.parent.mkdir(parents=True, exist_ok=True)
+    if not received.exists() or received.read_bytes() != manuscript.read_bytes():
+        shutil.copyfile(manuscript, received)
+
+
+def format_report(report: dict) -> str:
+    """The plain-text report an editor reads."""
+    c = report["counts"]
+    lines = [
+        f"Import report for {report['manuscript']}",
+        "",
+        f"chapters: {c['chapters']}   units: {c['units']}   notes: {c['notes']}   figures: {c['figures']}",
+        f"biographies: {c['biographies']}   glossary terms: {c['glossary_terms']}   "
+        f"congress dates: {c['congress_dates']}   index headings: {c['index_headings']}",
+        "",
+        "Notes per unit:",
+        *[f"  {path}: {n}" for path, n in c["notes_per_unit"].items()],
+        "",
+        "Corrections by kind: " + ", ".join(f"{k} {v}" for k, v in c["corrections"].items()),
+        "",
+        f"Problems for a human ({len(report['problems'])}):",
+        *[f"  {p['path']}:{p['line']}:{p['col']}: {p['severity']} {p['code']}: {p['message']}"
+          for p in report["problems"]],
+        "",
+        f"Corrections ({len(report['corrections'])}), by manuscript line:",
+        *[f"  line {x['line']}: {x['kind']}: {x['before']!r} -> {x['after']!r}" for x in report["corrections"]],
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def run(args) -> int:
+    manuscript = Path(args.manuscript)
+    quiet = getattr(args, "quiet", False)
+    report = import_manuscript(manuscript, Path(args.out),
+                               None if quiet else (lambda m: print(m, file=sys.stderr)))
+    out = Path(args.report)
+    write_atomic(out / "import-report.json", json.dumps(report, ensure_ascii=False, indent=1) + "\n")
+    write_atomic(out / "import-report.txt", format_report(report))
+    c = report["counts"]
+    if not quiet:
+        print(f"import: {c['chapters']} chapters, {c['notes']} notes, {c['figures']} figures, "
+              f"{c['biographies']} biographies, {c['glossary_terms']} terms, "
+              f"{len(report['problems'])} problems for a human (see {out / 'import-report.txt'})",
+              file=sys.stderr)
+    return 0

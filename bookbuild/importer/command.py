@@ -58,7 +58,7 @@ def import_manuscript(manuscript: Path, out: Path, progress=None) -> dict:
         raise BuildError(problems.items)
 
     corrections: list[Correction] = []
-    facts, fixes, _ = parse_front(front_blocks, label, problems)
+    facts, fixes, _ = parse_front(front_blocks, label, problems, text)
     corrections += fixes
     files: dict[str, str] = {}
     contents: list[dict] = []

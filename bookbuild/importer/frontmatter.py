@@ -36,7 +36,8 @@ def _cip_entries(blocks: list[Block]) -> list[tuple[int, str]]:
     return entries
 
 
-def parse_front(blocks: list[Block], path: str, problems: Problems) -> tuple[dict, list[Correction], set[int]]:
+def parse_front(blocks: list[Block], path: str, problems: Problems,
+                whole: str = "") -> tuple[dict, list[Correction], set[int]]:
     """Return the book facts, the corrections made, and the lines they came from."""
     lines: list[tuple[int, str]] = [
         (b.line + i, raw) for b in blocks for i, raw in enumerate(b.lines)
@@ -59,23 +60,29 @@ def parse_front(blocks: list[Block], path: str, problems: Problems) -> tuple[dic
         return next((n for n, raw in lines if re.search(pattern, _plain(raw))), 0)
 
     facts: dict = {}
-    m = find(r"^Bolsheviks [Aa]gainst Stalinism.*", "title")
-    title_line = _plain(blocks[0].text) if blocks else ""
-    facts["title"] = re.sub(r"\s+", " ", title_line.lstrip("# ")).strip() or (m.group(0) if m else "")
-    m = find(r"^Leon Trotsky and the Left Opposition$", "subtitle")
-    facts["subtitle"] = m.group(0) if m else ""
+    title_line = _plain(blocks[0].text).lstrip("# ") if blocks else ""
+    facts["title"] = re.sub(r"\s+", " ", title_line).strip()
+    if not facts["title"]:
+        problems.warning(path, 1, 1, "I007", "front pages: title not found; fill it in book/book.yaml")
+    # The title page repeats the title, then gives the subtitle and the author.
+    words = " ".join(facts["title"].split()[:2]).lower()
+    page = next((i for i, b in enumerate(blocks[1:], 1) if _plain(b.text).lower().startswith(words)), None)
+    subtitle = _plain(blocks[page + 1].text) if page is not None and page + 1 < len(blocks) else ""
+    author_line = _plain(blocks[page + 2].text) if page is not None and page + 2 < len(blocks) else ""
+    if not subtitle:
+        problems.warning(path, 1, 1, "I007", "front pages: subtitle not found; fill it in book/book.yaml")
+    facts["subtitle"] = subtitle
     facts["short_title"] = re.sub(r"\s*\d{4}–\d{4}$", "", facts["title"])
     m = find(r"Series: (.+?)\s*\|", "series")
     series_title = m.group(1).strip() if m else ""
     # The CIP record lowercases the series title; the About the Author text
     # gives it as printed on the series' covers.
-    about = re.search(r"\*(Was There an Alternative\?)\*", text)
+    about = re.search(r"\*(" + re.escape(series_title) + r")\*", whole, re.I) if series_title else None
     facts["series"] = {"title": about.group(1) if about else series_title, "volume": 2}
-    volume = re.search(r"This book is the (\w+) volume", text)
+    volume = re.search(r"This book is the (\w+) volume", whole)
     if volume:
         facts["series"]["volume"] = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh"].index(volume.group(1)) + 1
-    m = find(r"^(Vadim Z\. Rogovin)$", "author")
-    author = m.group(1) if m else ""
+    author = author_line
     m = find(r"Names: ([^,]+), (.+?) \((.+?)\), author", "author's catalogue name")
     facts["authors"] = [{
         "name": author,

@@ -35,6 +35,7 @@ pdf: setup
 	$(PY) build.py pdf
 
 test: setup
+	$(PY) build.py -q check-sources
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -17,6 +17,7 @@ NOTE_REF = re.compile(r"<sup>\s*(?:\[(\d+)\]\(#\)|(\d+(?:\s*,\s*\d+)*)\.?)\s*</s
 # A paragraph that ends in one of these ends a sentence (note refs, closing
 # quotes and emphasis markers are looked through).
 TERMINAL = tuple(".!?:;…")
+CAPTION_PART = re.compile(r"^\*(?:Standing|Seated|Bottom|Below|Center|Condition \d+)\b")
 CAPTION_DATES = re.compile(r"^\(?[\d?]{0,4}[–-][\d?]{0,4}\)?\.?\*?$|^\d{4}[–-]\d{4}\.?$")
 
 
@@ -79,7 +80,7 @@ def _note_def(line: str, expected: int, in_notes: bool) -> tuple[int, str] | Non
 
 def _bare(text: str) -> str:
     """Text with trailing note refs, emphasis and closing quotes removed."""
-    text = re.sub(r"(\[\^\d+\]|<sup>[^<]*</sup>|\s)+$", "", text.rstrip())
+    text = re.sub(r"(?:\s*,?\s*(?:<sup>[^<]*</sup>|\[\^\d+\]))+\s*$", "", text.rstrip())
     return text.rstrip("*”\"’')]")
 
 
@@ -115,8 +116,9 @@ def parse_unit(blocks: list[Block], path: str, problems: Problems,
     for block in blocks:
         text = block.text.strip()
         if text in ("---", "***", "* * *"):
-            in_notes = True
-            in_document = False
+            # Inside a facsimile a rule is part of the document's own layout.
+            if not in_document:
+                in_notes = True
             continue
         if in_document and not doc_caption and (
                 block.cyrillic_share() > 0.2 or not re.search(r"[A-Za-z]", text)):
@@ -128,11 +130,19 @@ def parse_unit(blocks: list[Block], path: str, problems: Problems,
             items.append(Item("document", "", block.line, [block]))
             continue
         if in_document:
-            if _is_caption(block) or ((not doc_caption or in_notes) and _is_document_caption(block)):
+            is_note = _note_def(block.lines[0], len(notes) + 1, in_notes) is not None
+            if not is_note and (_is_caption(block) or (
+                    (not doc_caption or in_notes) and _is_document_caption(block))):
                 items[-1].blocks.append(block)
                 doc_caption = True
                 continue
             in_document = False
+        if _is_caption(block) and items and items[-1].kind == "figure" and CAPTION_PART.match(block.text):
+            # "Sitting: …" then "Standing: …": two lines of one photograph's caption.
+            items[-1].text += " " + caption_markdown(block)
+            items[-1].blocks.append(block)
+            figures[-1]["caption"] = items[-1].text
+            continue
         if _is_caption(block):
             caption = caption_markdown(block)
             figures.append(_figure(caption, block.line, used_figure_ids))
@@ -176,8 +186,12 @@ def _is_document_caption(block: Block) -> bool:
 
 
 def _figure(caption: str, line: int, used: set[str]) -> dict:
-    name = re.split(r"[,:.(]", caption)[0].strip() or "figure"
-    base = slugify(" ".join(name.split()[:8]))
+    # Cut at the first comma, colon, bracket or full stop, but not at an initial.
+    plain = re.sub(r"\([^)\d]*\)", "", caption)  # "Vissarion (Beso) Lominadze"
+    name = re.split(r"[,:(\[]|(?<![A-Z])\.(?:\s|$)", plain)[0].strip()
+    if len(name.split()) < 2:
+        name = plain
+    base = slugify(" ".join(name.split()[:8])) or "figure"
     fig_id, n = f"fig-{base}", 2
     while fig_id in used:
         fig_id, n = f"fig-{base}-{n}", n + 1

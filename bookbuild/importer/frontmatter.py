@@ -36,6 +36,16 @@ def _cip_entries(blocks: list[Block]) -> list[tuple[int, str]]:
     return entries
 
 
+def _spelling_elsewhere(printed: str, whole: str) -> str:
+    """The spelling of a title that the rest of the book uses, if it differs by one letter."""
+    words = printed.split()
+    pattern = r"\s+".join(map(re.escape, words[:-1] + [words[-1][:3]])) + r"\w*"
+    for found in sorted(set(re.findall(pattern, whole))):
+        if len(found) == len(printed) and sum(a != b for a, b in zip(found, printed)) == 1:
+            return found
+    return printed
+
+
 def parse_front(blocks: list[Block], path: str, problems: Problems,
                 whole: str = "") -> tuple[dict, list[Correction], set[int]]:
     """Return the book facts, the corrections made, and the lines they came from."""
@@ -117,8 +127,7 @@ def parse_front(blocks: list[Block], path: str, problems: Problems,
         printed = m.group(1)
         # The title page misspells the Russian title (Власть и оппозиции);
         # the About the Author page and the CIP's own source spell it right.
-        right = re.search(r"Vlast' i oppozitsii", text)
-        original = "Vlast’ i oppozitsii" if right else printed.replace("'", "’")
+        original = _spelling_elsewhere(printed, whole).replace("'", "’")
         if original.replace("’", "'") != printed:
             corrections.append(Correction(line_of(r"^Translation of"), "spelling", printed, original))
         facts["original"] = {"title": original, "edition": m.group(2), "language": "ru",

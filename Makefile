@@ -4,7 +4,7 @@ VENV     := .venv
 PY       := $(VENV)/bin/python
 STAMP    := $(VENV)/.installed
 SYSSTAMP := build/.system-ok
-MANUSCRIPT ?= ../shared/manuscript/bolsheviks-against-stalinism.received.md
+MANUSCRIPT ?= $(firstword $(wildcard ../shared/manuscript/bolsheviks-against-stalinism.received.md) book/received/bolsheviks-against-stalinism.received.md)
 PYTEST_ARGS ?=
 
 .PHONY: all epub pdf import check-sources check proof lint dist test bench setup clean

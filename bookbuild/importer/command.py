@@ -49,7 +49,9 @@ def import_manuscript(manuscript: Path, out: Path, progress=None) -> dict:
     try:
         text = manuscript.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        problems.error(label, 0, 0, "I001", f"cannot read the manuscript: {exc}")
+        reason = exc.strerror if isinstance(exc, OSError) else exc
+        problems.error(label, 0, 0, "I001", f"cannot read the manuscript: {reason}; "
+                       "give its path: make import MANUSCRIPT=path/to/file.md")
         raise BuildError(problems.items)
     front_blocks, regions = segment(split_blocks(text))
     chapters = [r for r in regions if r.role == "chapter"]

@@ -4,10 +4,11 @@ VENV     := .venv
 PY       := $(VENV)/bin/python
 STAMP    := $(VENV)/.installed
 SYSSTAMP := build/.system-ok
+VALSTAMP := node_modules/.validators-ok
 MANUSCRIPT ?= $(firstword $(wildcard ../shared/manuscript/bolsheviks-against-stalinism.received.md) book/received/bolsheviks-against-stalinism.received.md)
 PYTEST_ARGS ?=
 
-.PHONY: all epub pdf import check-sources check proof lint dist test bench setup clean
+.PHONY: all epub pdf import check-sources check test setup validators clean
 
 all: epub pdf
 
@@ -20,7 +21,13 @@ $(SYSSTAMP): scripts/ensure-system.sh
 	bash scripts/ensure-system.sh
 	mkdir -p build && touch $@
 
+$(VALSTAMP): scripts/install-validators.sh package-lock.json
+	bash scripts/install-validators.sh
+	touch $@
+
 setup: $(STAMP) $(SYSSTAMP)
+
+validators: $(VALSTAMP)
 
 import: setup
 	$(PY) build.py import $(MANUSCRIPT)
@@ -31,10 +38,13 @@ check-sources: setup
 epub: setup
 	$(PY) build.py epub
 
+check: setup validators
+	$(PY) build.py epub --check
+
 pdf: setup
 	$(PY) build.py pdf
 
-test: setup
+test: setup validators
 	$(PY) build.py -q check-sources
 	$(PY) -m pytest $(PYTEST_ARGS)
 

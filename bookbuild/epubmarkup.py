@@ -1,0 +1,463 @@
+"""XHTML surgery for the EPUB: fragments, unsafe markup, endnotes, print page breaks."""
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+
+XHTML = "http://www.w3.org/1999/xhtml"
+EPUB = "http://www.idpf.org/2007/ops"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+EPUB_TYPE = f"{{{EPUB}}}type"
+NSMAP = {None: XHTML, "epub": EPUB}
+
+
+def h(tag: str) -> str:
+    return f"{{{XHTML}}}{tag}"
+
+
+def parse_fragment(html: str) -> etree._Element:
+    """XHTML (the read stage's, or a template's) inside an XHTML `div`."""
+    wrapped = f'<div xmlns="{XHTML}" xmlns:epub="{EPUB}">\n{html}\n</div>'
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    return etree.fromstring(wrapped.encode("utf-8"), parser)
+
+
+UNSAFE_URL = re.compile(r"^\s*(javascript|vbscript|data:text/html)", re.I)
+
+
+def unsafe_markup(root: etree._Element) -> list[tuple[str, str]]:
+    """Scripts, event handlers and script URLs, which reading systems may run; each
+    with the text to look for in the source."""
+    found = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        name = etree.QName(el).localname
+        if name in ("script", "iframe", "object", "embed"):
+            found.append((f"<{name}> element", f"<{name}"))
+        for attr, value in el.attrib.items():
+            attr_name = etree.QName(attr).localname
+            if attr_name.lower().startswith("on"):
+                found.append((f'event handler {attr_name}="{value}" on <{name}>', f"{attr_name}="))
+            elif attr_name in ("href", "src") and UNSAFE_URL.match(value):
+                found.append((f'script URL {attr_name}="{value}" on <{name}>', value))
+    return found
+
+
+def mirror_lang(root: etree._Element) -> None:
+    """XHTML reading systems read `xml:lang`, HTML ones `lang`: give every element both."""
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        lang = el.get("lang") or el.get(XML_LANG)
+        if lang:
+            el.set("lang", lang)
+            el.set(XML_LANG, lang)
+
+
+def text_of(el: etree._Element) -> str:
+    return re.sub(r"\s+", " ", "".join(el.itertext())).strip()
+
+
+def inside_class(el: etree._Element, classes: set[str]) -> bool:
+    while el is not None:
+        if classes & set(el.get("class", "").split()):
+            return True
+        el = el.getparent()
+    return False
+
+
+# Endnotes ------------------------------------------------------------------
+
+def make_endnotes(section: etree._Element, notes, heading: str) -> None:
+    """Pandoc's note list → endnotes at the end of the unit in the Standard Ebooks
+    shape (`section[epub:type=endnotes] > ol > li[epub:type=endnote]`), numbered as
+    printed. Each note opens with its number as the link back: Kindle pops up only
+    notes whose first link leads back to the reference; Apple Books, Kobo and
+    Thorium take the same markup. `doc-endnote` is left off the items: DPUB-ARIA 1.1
+    deprecates it, and EPUBCheck and Ace both flag it."""
+    for old in [s for s in section.iter(h("section")) if "footnotes" in s.get("class", "").split()]:
+        old.getparent().remove(old)
+    if not notes:
+        return
+    for note in notes:
+        for ref_id in note.ref_ids:
+            ref = find_id(section, ref_id)
+            for child in list(ref):
+                ref.remove(child)
+            ref.attrib.clear()
+            ref.text = str(note.number)
+            ref.set("href", f"#{note.id}")
+            ref.set("id", ref_id)
+            ref.set("class", "noteref")
+            ref.set(EPUB_TYPE, "noteref")
+            ref.set("role", "doc-noteref")
+            ref.set("aria-label", f"note {note.number}")
+    endnotes = etree.SubElement(section, h("section"), {
+        "id": f"{section.get('id')}-notes", "class": "endnotes", EPUB_TYPE: "endnotes",
+        "role": "doc-endnotes", "aria-labelledby": f"{section.get('id')}-notes-title"})
+    title = etree.SubElement(endnotes, h("h2"), {"id": f"{section.get('id')}-notes-title"})
+    title.text = heading
+    ol = etree.SubElement(endnotes, h("ol"))
+    for note in notes:
+        li = etree.SubElement(ol, h("li"), {"id": note.id, EPUB_TYPE: "endnote"})
+        body = parse_fragment(note.html)
+        if (body.text or "").strip() or not len(body) or body[0].tag != h("p"):
+            first = etree.SubElement(li, h("p"))
+            first.text = body.text
+            for child in list(body):
+                first.append(child)
+        else:
+            for child in list(body):
+                li.append(child)
+            first = li[0]
+        back = etree.Element(h("a"), {
+            "href": f"#{note.ref_ids[0]}", EPUB_TYPE: "backlink", "role": "doc-backlink",
+            "aria-label": f"back to the reference to note {note.number}"})
+        back.text = f"{note.number}."
+        back.tail = " " + (first.text or "").lstrip()
+        first.text = None
+        first.insert(0, back)
+
+
+def find_id(root: etree._Element, wanted: str) -> etree._Element:
+    return next(el for el in root.iter() if isinstance(el.tag, str) and el.get("id") == wanted)
+
+
+# Page breaks ----------------------------------------------------------------
+
+HEADINGS = {h(t) for t in ("h1", "h2", "h3", "h4", "h5", "h6")}
+BLOCKS = HEADINGS | {h(t) for t in ("p", "li", "dd", "dt", "td", "th", "figcaption", "blockquote",
+                                    "div", "section", "caption", "body")}
+# Elements whose children are structural (list items, rows, a figure's caption):
+# a page-break marker goes inside their first descendant that takes text.
+STRUCTURAL = {h(t) for t in ("ol", "ul", "dl", "table", "thead", "tbody", "tfoot", "tr", "figure")}
+TAKES_TEXT = {h(t) for t in ("li", "dt", "dd", "td", "th", "figcaption", "caption")}
+COLUMNS = {h("colgroup"), h("col")}
+
+
+@dataclass
+class PageStart:
+    """A print page: its label and its first words ("" for a blank page, None when unknown)."""
+
+    label: str
+    text: str | None = None
+
+
+@dataclass
+class Placed:
+    label: str
+    doc: str
+    id: str
+
+
+@dataclass
+class TextNode:
+    word: int
+    doc: str
+    el: etree._Element
+    is_tail: bool
+
+    @property
+    def text(self) -> str:
+        return (self.el.tail if self.is_tail else self.el.text) or ""
+
+
+class Stream:
+    """The reading order as words: every text node with its running word position,
+    and every id with the position of the first word after it."""
+
+    def __init__(self, docs: list[tuple[str, etree._Element]]):
+        self.nodes: list[TextNode] = []
+        self.anchors: dict[str, tuple[int, str, etree._Element]] = {}
+        pos = 0
+        for name, root in docs:
+            for el in root.iter():
+                if not isinstance(el.tag, str):
+                    continue
+                skip = in_noteref(el)
+                if el.get("id") and el.get("id") not in self.anchors:
+                    self.anchors[el.get("id")] = (pos, name, el)
+                if el.text and el.text.strip() and not skip:
+                    self.nodes.append(TextNode(pos, name, el, False))
+                    pos += len(el.text.split())
+                parent = el.getparent()
+                if el.tail and el.tail.strip() and parent is not None and not in_noteref(parent):
+                    self.nodes.append(TextNode(pos, name, el, True))
+                    pos += len(el.tail.split())
+        self.words = pos
+        self.starts = [n.word for n in self.nodes]
+
+    def node_at(self, word: int) -> TextNode:
+        return self.nodes[max(bisect.bisect_right(self.starts, word) - 1, 0)]
+
+    def words_from(self, word: int, count: int) -> list[tuple[int, str]]:
+        out: list[tuple[int, str]] = []
+        i = max(bisect.bisect_right(self.starts, word) - 1, 0)
+        while i < len(self.nodes) and len(out) < count:
+            node = self.nodes[i]
+            out.extend((node.word + k, w) for k, w in enumerate(node.text.split()) if node.word + k >= word)
+            i += 1
+        return out[:count]
+
+
+def in_noteref(el: etree._Element) -> bool:
+    while el is not None:
+        if el.get("role") == "doc-noteref" or el.tag == h("nav"):
+            return True
+        el = el.getparent()
+    return False
+
+
+def pagebreak(label: str, id_: str) -> etree._Element:
+    return etree.Element(h("span"), {
+        "id": id_, "class": "pagebreak", EPUB_TYPE: "pagebreak",
+        "role": "doc-pagebreak", "aria-label": label})
+
+
+def normalise_word(word: str) -> str:
+    return re.sub(r"[\u00ad\u2010-]", "", word)
+
+
+def find_words(stream: Stream, lo: int, hi: int, text: str) -> int | None:
+    """Where a page's first words occur between word positions `lo` and `hi`."""
+    wanted = [normalise_word(w) for w in text.split()][:6]
+    # One or two words ("Index") are found in too many places to mean anything.
+    if len(wanted) < 3:
+        return None
+    have = stream.words_from(lo, hi - lo + 2 * len(wanted))
+    plain = [normalise_word(w) for _pos, w in have]
+    # Compared without spaces: markup splits "Smirnov," into "Smirnov" and ",".
+    rest = "".join(wanted[1:])
+    for i in range(len(plain)):
+        if have[i][0] > hi:
+            break
+        # A page may begin in the middle of a hyphenated word ("tion of the").
+        head = plain[i] == wanted[0] or (len(wanted[0]) > 2 and plain[i].endswith(wanted[0]))
+        if head and "".join(plain[i + 1:i + 1 + 2 * len(wanted)]).startswith(rest):
+            return have[i][0]
+        if "".join(plain[i:i + 2 * len(wanted)]).startswith(wanted[0] + rest) and wanted[0].startswith(plain[i]):
+            return have[i][0]
+    return None
+
+
+def estimate_starts(stream: Stream, pages: list[PageStart], anchors: dict[str, int]) -> list[int]:
+    """The word where each page begins.
+
+    Print tells which page every anchor landed on, and each page's first words.
+    Those words, searched between the last anchor of an earlier page and the
+    first anchor of this or a later one, give the exact place. Failing that
+    (print adds words of its own, such as a chapter number), a page begins at its
+    first anchor when that is a block (a heading starts a page), else halfway
+    between the previous page's last anchor and its own first. Pages with neither
+    are interpolated by words; a blank page sits just before the page after it.
+    Anchors out of reading order (matter that print places elsewhere) are set aside."""
+    points = sorted((stream.anchors[a][0], page, a) for a, page in anchors.items()
+                    if a in stream.anchors and 0 <= page < len(pages))
+    points = nondecreasing(points)
+    first_on: dict[int, tuple[int, str]] = {}
+    last_on: dict[int, int] = {}
+    for pos, page, anchor in points:
+        first_on.setdefault(page, (pos, anchor))
+        last_on[page] = pos
+    starts: list[float | None] = [None] * len(pages)
+    for i, page in enumerate(pages):
+        lo = max((last_on[p] for p in last_on if p < i), default=0)
+        hi = min((first_on[p][0] for p in first_on if p >= i), default=stream.words)
+        found = find_words(stream, lo, hi, page.text) if page.text else None
+        if found is not None:
+            starts[i] = found
+        elif i in first_on:
+            pos, anchor = first_on[i]
+            el = stream.anchors[anchor][2]
+            starts[i] = pos if el.tag in BLOCKS or not last_on or lo == 0 else (lo + pos + 1) / 2
+    blank = [i for i, page in enumerate(pages) if page.text == "" and starts[i] is None]
+    known = [i for i, s in enumerate(starts) if s is not None]
+    for i, s in enumerate(starts):
+        if s is not None or i in blank:
+            continue
+        lower = max((k for k in known if k < i), default=None)
+        upper = min((k for k in known if k > i), default=None)
+        # Pages lower+1 … upper-1 fill the words after the last anchor of page
+        # `lower` up to where page `upper` begins, along with the rest of page
+        # `lower` (counted as half a page).
+        lo_word = (last_on.get(lower, starts[lower]) + 1) if lower is not None else 0
+        hi_word = starts[upper] if upper is not None else stream.words
+        lo_page = lower if lower is not None else -1
+        hi_page = upper if upper is not None else len(pages)
+        gap = hi_page - lo_page - 1
+        starts[i] = lo_word + (hi_word - lo_word) * (i - lo_page - 0.5) / (gap + 0.5)
+    for i in reversed(blank):
+        starts[i] = starts[i + 1] if i + 1 < len(starts) else stream.words
+    out = []
+    previous = 0
+    for s in starts:
+        previous = max(previous, int(round(s)))
+        out.append(previous)
+    return out
+
+
+def nondecreasing(points: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The longest subsequence of (position, page, id) whose pages never go down."""
+    tails: list[int] = []
+    tail_at: list[int] = []
+    parent = [-1] * len(points)
+    for i, (_pos, page, _id) in enumerate(points):
+        k = bisect.bisect_right(tails, page)
+        if k == len(tails):
+            tails.append(page)
+            tail_at.append(i)
+        else:
+            tails[k] = page
+            tail_at[k] = i
+        parent[i] = tail_at[k - 1] if k else -1
+    out = []
+    i = tail_at[-1] if tail_at else -1
+    while i != -1:
+        out.append(points[i])
+        i = parent[i]
+    return out[::-1]
+
+
+def insert_before_element(target: etree._Element, marker: etree._Element) -> None:
+    """The marker where `target` begins, at a place whose content model takes a span:
+    before it in flowing content, else inside the first item, cell or caption."""
+    inner = target
+    while inner.tag in STRUCTURAL:
+        children = [c for c in inner if isinstance(c.tag, str) and c.tag not in COLUMNS]
+        if not children:
+            break
+        inner = children[0]
+    parent = inner.getparent()
+    if inner is target and parent is not None and parent.tag not in STRUCTURAL \
+            and target.tag not in HEADINGS | STRUCTURAL:
+        target.addprevious(marker)
+    elif target.tag in HEADINGS and parent is not None and parent.tag in BLOCKS - HEADINGS:
+        target.addprevious(marker)
+    elif inner is target or inner.tag in TAKES_TEXT | HEADINGS:
+        marker.tail = inner.text
+        inner.text = None
+        inner.insert(0, marker)
+    else:
+        inner.addprevious(marker)
+
+
+def insert_at_word(node: TextNode, word: int, marker: etree._Element) -> None:
+    text = node.text
+    cut = len(text)
+    for k, m in enumerate(re.finditer(r"\S+", text)):
+        if node.word + k == word:
+            cut = m.start()
+            break
+    marker.tail = text[cut:]
+    if node.is_tail:
+        node.el.tail = text[:cut]
+        node.el.addnext(marker)
+    else:
+        node.el.text = text[:cut]
+        node.el.insert(0, marker)
+
+
+def place_pagebreaks(docs: list[tuple[str, etree._Element]], pages: list[PageStart],
+                     anchors: dict[str, int]) -> list[Placed]:
+    """Puts a page-break marker where each print page begins; returns them in page order."""
+    stream = Stream(docs)
+    if not stream.nodes or not pages:
+        return []
+    starts = estimate_starts(stream, pages, anchors)
+    at_word: dict[int, list[etree._Element]] = {}
+    for pos, _doc, el in stream.anchors.values():
+        at_word.setdefault(pos, []).append(el)
+    ids = page_ids(pages)
+    placed: list[Placed] = []
+    # From the last page back, so that cutting a text node never moves a word
+    # position still to be used; pages that begin at the same word (a blank
+    # verso, then a chapter) get their markers side by side, in page order.
+    groups: dict[int, list[int]] = {}
+    for i, word in enumerate(starts):
+        groups.setdefault(word, []).append(i)
+    for word in sorted(groups, reverse=True):
+        markers = [pagebreak(pages[i].label, ids[i]) for i in groups[word]]
+        first = markers[0]
+        if word >= stream.words:
+            doc, root = docs[-1]
+            root.append(first)
+        else:
+            node = stream.node_at(word)
+            doc = node.doc
+            starts_here = node.word == word and not node.is_tail
+            # The outermost element that begins with this word takes the marker
+            # before it: a page that opens with a chapter opens before its section.
+            block = next((el for el in at_word.get(word, []) if starts_here
+                          and el.tag in BLOCKS | STRUCTURAL and is_ancestor(el, node.el)
+                          and el.getparent() is not None), None)
+            heading = enclosing(node.el, HEADINGS)
+            if block is not None:
+                insert_before_element(block, first)
+            elif heading is not None and starts_here and node.el is first_text(heading):
+                insert_before_element(heading, first)
+            elif heading is not None:
+                # Not inside a heading: a page that begins within one is marked
+                # after it, which keeps the markers in page order.
+                first.tail, heading.tail = heading.tail, None
+                heading.addnext(first)
+            else:
+                insert_at_word(node, word, first)
+        for previous, marker in zip(markers, markers[1:]):
+            marker.tail, previous.tail = previous.tail, None
+            previous.addnext(marker)
+        placed += [Placed(pages[i].label, doc, ids[i]) for i in groups[word]]
+    order = {pid: n for n, pid in enumerate(ids)}
+    return sorted(placed, key=lambda p: order[p.id])
+
+
+def page_ids(pages: list[PageStart]) -> list[str]:
+    """`page-LABEL`, made unique should print repeat a label."""
+    seen: dict[str, int] = {}
+    out = []
+    for page in pages:
+        seen[page.label] = seen.get(page.label, 0) + 1
+        out.append(f"page-{page.label}" + (f"-{seen[page.label]}" if seen[page.label] > 1 else ""))
+    return out
+
+
+def first_text(el: etree._Element) -> etree._Element | None:
+    """The element whose own text is the first text inside `el`."""
+    for sub in el.iter():
+        if isinstance(sub.tag, str) and sub.text and sub.text.strip():
+            return sub
+    return None
+
+
+def enclosing(el: etree._Element, tags: set[str]) -> etree._Element | None:
+    while el is not None:
+        if el.tag in tags:
+            return el
+        el = el.getparent()
+    return None
+
+
+def is_ancestor(ancestor: etree._Element, el: etree._Element) -> bool:
+    while el is not None:
+        if el is ancestor:
+            return True
+        el = el.getparent()
+    return False
+
+
+def pages_of(docs: list[tuple[str, etree._Element]]) -> dict[str, str]:
+    """For every id, the label of the last page-break marker before it in reading order."""
+    out: dict[str, str] = {}
+    label = None
+    for _name, root in docs:
+        for el in root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            if el.get(EPUB_TYPE) == "pagebreak":
+                label = el.get("aria-label")
+            elif el.get("id") and label is not None:
+                out[el.get("id")] = label
+    return out

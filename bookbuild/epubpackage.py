@@ -1,0 +1,116 @@
+"""The EPUB container: reproducible zip, subset fonts, generated cover, modified date."""
+from __future__ import annotations
+
+import io
+import subprocess
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+FONT_DIR = Path("/usr/share/fonts/opentype/ebgaramond")
+# EBGaramond12-Bold covers only 127 glyphs (no Cyrillic, no curly quotes), so
+# bold is left to the reading system rather than embedded.
+FONTS = {"EBGaramond-Regular.otf": "EBGaramond12-Regular.otf",
+         "EBGaramond-Italic.otf": "EBGaramond12-Italic.otf"}
+# Every entry gets this timestamp so that two builds of the same sources are
+# byte-identical; 1980-01-01 is the earliest date a zip can hold.
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def zip_epub(files: dict[str, bytes]) -> bytes:
+    """The OCF container: `mimetype` first and stored, then every file in sorted order."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        entries = [("mimetype", b"application/epub+zip")]
+        entries += sorted((name, data) for name, data in files.items() if name != "mimetype")
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o100644 << 16
+            zf.writestr(info, data, compresslevel=9)
+    return buf.getvalue()
+
+
+def subset_fonts(text: str) -> dict[str, bytes]:
+    """EB Garamond faces cut down to the characters in `text`, byte-for-byte reproducible."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    out = {}
+    unicodes = sorted({ord(c) for c in text if not c.isspace()} | {0x20, 0xA0})
+    for name, source in FONTS.items():
+        options = subset.Options()
+        options.layout_features = ["*"]
+        options.name_IDs = ["*"]
+        options.name_languages = ["*"]
+        options.notdef_outline = True
+        options.recalc_timestamp = False
+        options.drop_tables += ["DSIG", "FFTM"]
+        font = TTFont(FONT_DIR / source, recalcTimestamp=False)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=unicodes)
+        subsetter.subset(font)
+        buf = io.BytesIO()
+        font.save(buf)
+        out[name] = buf.getvalue()
+    return out
+
+
+def text_cover(title: str, subtitle: str, author: str, series: str) -> bytes:
+    """A typeset PNG cover for when there is no cover art, so reading systems still show one."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    width, height = 1600, 2400
+    img = Image.new("RGB", (width, height), (122, 28, 28))
+    draw = ImageDraw.Draw(img)
+    regular = FONT_DIR / "EBGaramond12-Regular.otf"
+    italic = FONT_DIR / "EBGaramond12-Italic.otf"
+
+    def centred(text: str, y: int, font_path: Path, size: int, fill=(248, 240, 224)) -> int:
+        font = ImageFont.truetype(str(font_path), size)
+        for line in wrap(draw, text, font, width - 240):
+            w = draw.textlength(line, font=font)
+            draw.text(((width - w) / 2, y), line, font=font, fill=fill)
+            y += int(size * 1.2)
+        return y
+
+    y = centred(title, 420, regular, 150)
+    y = centred(subtitle, y + 80, italic, 90)
+    draw.line([(width / 2 - 200, y + 90), (width / 2 + 200, y + 90)], fill=(248, 240, 224), width=4)
+    centred(author, y + 200, regular, 110)
+    centred(series, height - 420, italic, 70)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", optimize=True)
+    return buf.getvalue()
+
+
+def wrap(draw, text: str, font, max_width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and draw.textlength(f"{lines[-1]} {word}", font=font) <= max_width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
+def sources_modified(book_dir: Path) -> datetime:
+    """When the sources last changed: the last git commit touching them when they are
+    committed and clean (stable across clones), else the newest file's mtime."""
+    git = ["git", "-C", str(book_dir)]
+    try:
+        dirty = subprocess.run(git + ["status", "--porcelain", "--", "."], capture_output=True,
+                               text=True, check=True).stdout.strip()
+        stamp = subprocess.run(git + ["log", "-1", "--format=%ct", "--", "."], capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        dirty, stamp = "unknown", ""
+    if stamp and not dirty:
+        return datetime.fromtimestamp(int(stamp), timezone.utc)
+    newest = max((p.stat().st_mtime for p in book_dir.rglob("*") if p.is_file()), default=0)
+    return datetime.fromtimestamp(int(newest), timezone.utc)
+
+
+def iso_modified(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,151 @@
+"""`build.py pdf`: the print interior of one edition, build/<slug>.pdf, with its page map."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from .config import display_path
+from .errors import BuildError, Problem, Problems
+from .fsutil import write_atomic
+from .model import Book, Edition
+
+FONT_FAMILY = "EB Garamond 12"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--book", default="book", help="the book folder (default: book)")
+    parser.add_argument("--edition", default="paperback", help="print edition in book.yaml (default: paperback)")
+    parser.add_argument("--out", help="output folder (default: build/ beside the book folder)")
+    parser.add_argument("--cache", help="cache folder (default: build/cache beside the book folder)")
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+
+
+def run(args) -> int:
+    from .read import read_book
+    from .transform import transform
+
+    started = time.monotonic()
+    root = Path(args.book).resolve()
+    out_dir = Path(args.out) if args.out else root.parent / "build"
+    cache = Path(args.cache) if args.cache else root.parent / "build" / "cache"
+    book = transform(read_book(root, cache))
+    edition = print_edition(book, args.edition)
+    problems = Problems(list(book.warnings))
+    data, result = build_pdf(book, edition, problems, cache)
+    if args.strict:
+        problems = Problems([replace(p, severity="error") for p in problems])
+    if problems.errors:
+        raise BuildError(problems.items)
+    target = out_dir / output_name(book, edition)
+    write_atomic(target, data)
+    write_page_map(book, edition, result.pages, cache)
+    quiet = getattr(args, "quiet", False)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not quiet:
+        print(f"pdf: {display_path(target)}: {len(result.pages.labels)} pages, "
+              f"{len(problems.warnings)} warning(s), {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def print_edition(book: Book, name: str) -> Edition:
+    edition = book.config.editions.get(name)
+    if edition is None or edition.format != "print":
+        names = ", ".join(n for n, e in book.config.editions.items() if e.format == "print") or "none"
+        raise BuildError([Problem(display_path(book.root / "book.yaml"), 0, 0, "error", "P001",
+                                  f'"{name}" is not a print edition in book.yaml (print editions: {names})')])
+    return edition
+
+
+def output_name(book: Book, edition: Edition) -> str:
+    """`<slug>.pdf` for the first print edition, `<slug>-<edition>.pdf` for the others."""
+    first = next(n for n, e in book.config.editions.items() if e.format == "print")
+    suffix = "" if edition.name == first else f"-{edition.name}"
+    return f"{book.config.slug}{suffix}.pdf"
+
+
+def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | None = None,
+              workers: int | None = None):
+    """Lay out and assemble the PDF in memory; layout and font problems go into `problems`."""
+    from .printlayout import print_book
+
+    check_font_installed(problems)
+    if problems.errors:
+        raise BuildError(problems.items)
+    try:
+        result = print_book(book, edition, problems, cache / "print" if cache else None, workers)
+    except Exception as exc:  # WeasyPrint raises anything from deep inside the layout.
+        problems.error(display_path(book.root), 0, 0, "P002", f"layout failed: {type(exc).__name__}: {exc}")
+        raise BuildError(problems.items) from exc
+    for message in dict.fromkeys(result.warnings):
+        problems.warning(display_path(book.root), 0, 0, "P002", f"WeasyPrint: {message}")
+    check_fonts(result.pdf, problems, display_path(book.root))
+    return result.pdf, result
+
+
+def check_font_installed(problems: Problems) -> None:
+    fc_list = shutil.which("fc-list")
+    if not fc_list:
+        return
+    found = subprocess.run([fc_list, FONT_FAMILY, "family"], capture_output=True, text=True).stdout
+    if not found.strip():
+        problems.error("", 0, 0, "P005", f'font "{FONT_FAMILY}" is not installed '
+                                         "(Debian: apt-get install fonts-ebgaramond)")
+
+
+def pdf_fonts(data: bytes) -> list[tuple[str, bool]]:
+    """(base font name, embedded?) for every font the PDF's pages use."""
+    import pikepdf
+
+    fonts: dict[str, bool] = {}
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            resources = page.obj.get("/Resources", {})
+            for font in (resources.get("/Font") or {}).values():
+                descendant = font.get("/DescendantFonts")
+                desc_font = descendant[0] if descendant else font
+                descriptor = desc_font.get("/FontDescriptor")
+                embedded = descriptor is not None and any(
+                    k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+                name = str(font.get("/BaseFont", "?")).lstrip("/")
+                fonts[name] = fonts.get(name, True) and embedded
+    return sorted(fonts.items())
+
+
+def check_fonts(data: bytes, problems: Problems, where: str) -> None:
+    for name, embedded in pdf_fonts(data):
+        family = name.split("+", 1)[-1]
+        if not embedded:
+            problems.error(where, 0, 0, "P004", f"font {family} is not embedded")
+        elif not family.startswith("EB-Garamond"):
+            problems.warning(where, 0, 0, "P006", f"some characters fell back to {family}: "
+                                                  "EB Garamond has no glyph for them")
+
+
+def write_page_map(book: Book, edition: Edition, pages, cache: Path) -> None:
+    """anchor id → page label and index, and every page's label, for the EPUB's page-list."""
+    by_page: dict[int, list[str]] = {}
+    for anchor, index in pages.anchors.items():
+        by_page.setdefault(index, []).append(anchor)
+    after = None
+    page_list = []
+    for index, label in enumerate(pages.labels):
+        page_list.append({"label": label, "index": index, "after": after, "text": pages.first_words[index]})
+        if by_page.get(index):
+            after = by_page[index][-1]
+    data = {
+        "edition": edition.name,
+        "pages": page_list,
+        "anchors": {a: pages.labels[i] for a, i in pages.anchors.items()},
+        "anchor_pages": dict(pages.anchors),
+    }
+    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    write_atomic(cache / f"pagemap-{edition.name}.json", text)
+    if any(e.page_source == edition.name for e in book.config.editions.values()):
+        write_atomic(cache / "pagemap.json", text)

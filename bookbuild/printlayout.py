@@ -1,0 +1,423 @@
+"""Print layout: the Book's parts as HTML, their place in the page sequence, folios, contents and index."""
+from __future__ import annotations
+
+import html
+import os
+import re
+from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from lxml import etree
+from lxml import html as lxml_html
+from markupsafe import Markup
+
+from .errors import Problems
+from .model import BODY_ROLES, FRONT_ROLES, Book, Edition, Unit
+from .printpdf import PACKAGE_ROOT, Job, Metadata, Outline, PartPDF, Pool, Sheet, assemble
+
+TEMPLATES = PACKAGE_ROOT / "templates" / "print"
+
+ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+         (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
+
+
+def roman(n: int) -> str:
+    out = ""
+    for value, letters in ROMAN:
+        while n >= value:
+            out += letters
+            n -= value
+    return out
+
+
+# --- parts --------------------------------------------------------------------------------
+
+@dataclass
+class Part:
+    """One piece laid out as its own document: the front pages, the contents, a unit, …"""
+
+    key: str
+    template: str
+    numbering: str                     # "roman", "arabic" or "" (no folios shown)
+    title: str = ""
+    unit: Unit | None = None
+    context: dict = field(default_factory=dict)
+
+
+def book_parts(book: Book) -> list[Part]:
+    """The print sequence: front pages, contents, front units, body units, back matter."""
+    parts = [Part("front", "front.html.j2", ""), Part("contents", "contents.html.j2", "roman",
+                                                      "Contents")]
+    roman_done = False
+    for entry in book.config.contents:
+        unit = book.unit_for(entry)
+        # Arabic folios from the first unit that is not front matter to the end.
+        roman_done = roman_done or entry.role not in FRONT_ROLES
+        numbering = "arabic" if roman_done else "roman"
+        if unit is not None:
+            parts.append(Part(unit.id, "unit.html.j2", numbering, unit.title, unit))
+        else:
+            parts.append(Part(entry.role, f"{entry.role}.html.j2", numbering,
+                              book.data_title(entry.role)))
+    return parts
+
+
+# --- HTML for print -----------------------------------------------------------------------
+
+def _inline(fragment: str) -> Markup:
+    """Block HTML (Pandoc's paragraphs) as inline HTML: later paragraphs become block spans."""
+    paras = re.findall(r"<p>(.*?)</p>", fragment, re.S)
+    if not paras or re.sub(r"<p>.*?</p>", "", fragment, flags=re.S).strip():
+        return Markup(fragment)
+    rest = "".join(f'<span class="fn-para">{p}</span>' for p in paras[1:])
+    return Markup(paras[0] + rest)
+
+
+def _keep_ranges(fragment: str) -> Markup:
+    """`1928–1933` never breaks at its dash (in display titles)."""
+    return Markup(re.sub(r"(\d+–\d+)", r'<span class="nowrap">\1</span>', str(fragment)))
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["inline"] = _inline
+    env.filters["keep_ranges"] = _keep_ranges
+    return env
+
+
+def unit_body(book: Book, unit: Unit, notes: str) -> str:
+    """The unit's text as print wants it: placeholders for absent art, English captions of
+    Russian documents, and page-foot notes in place of references when `notes` says so."""
+    root = lxml_html.fragment_fromstring(unit.body_html or "<p></p>", create_parent="div")
+    for figure in root.iter("figure"):
+        if "absent" in (figure.get("class") or "").split():
+            img = figure.find("img")
+            if img is not None:
+                frame = etree.Element("div", {"class": "art-absent"})
+                what = etree.SubElement(frame, "span", {"class": "what"})
+                what.text = "Art absent"
+                path = etree.SubElement(frame, "span", {"class": "path"})
+                path.text = img.get("src")
+                img.getparent().replace(img, frame)
+    for div in root.iter("div"):
+        if "caption" in (div.get("class") or "").split() and div.getparent() is not None \
+                and "document" in (div.getparent().get("class") or "").split():
+            div.set("lang", book.config.language)
+    if notes == "footnotes":
+        by_ref = {ref: (note, i) for note in unit.notes for i, ref in enumerate(note.ref_ids)}
+        for a in list(root.iter("a")):
+            if "footnote-ref" not in (a.get("class") or "").split():
+                continue
+            note, i = by_ref.get(a.get("id"), (None, 0))
+            if note is None:
+                continue
+            if i == 0:
+                span = lxml_html.fragment_fromstring(
+                    f'<span class="footnote" id="{note.id}">{_inline(note.html)}</span>')
+            else:
+                span = etree.Element("sup", {"class": "footnote-again"})
+                span.text = str(note.number)
+            span.tail = a.tail
+            a.getparent().replace(a, span)
+    return "".join(lxml_html.tostring(c, encoding="unicode") for c in root)
+
+
+def render_part(env: Environment, book: Book, edition: Edition, part: Part) -> str:
+    context = {"book": book, "edition": edition, "numbering": part.numbering, "title": part.title,
+               "inline": {k: Markup(v) for k, v in book.inline_html.items()}, **part.context}
+    if part.template == "front.html.j2":
+        c = book.config
+        context["copyright_lines"] = [Markup(book.inline_html.get(f"copyright_page.{i}", html.escape(s)))
+                                      for i, s in enumerate(c.copyright_page)]
+        context["cip_lines"] = [Markup(book.inline_html.get(f"cip.{i}", html.escape(s)))
+                                for i, s in enumerate(c.cip)]
+    if part.unit is not None:
+        unit = part.unit
+        context.update(unit=unit, title_html=Markup(unit.title_html),
+                       body=Markup(unit_body(book, unit, edition.notes)),
+                       endnotes=[] if edition.notes == "footnotes" else
+                       [{"id": n.id, "number": n.number, "ref_ids": n.ref_ids, "html": Markup(n.html)}
+                        for n in unit.notes])
+    return env.get_template(part.template).render(**context)
+
+
+def page_css(edition: Edition) -> str:
+    """The edition's page size and bleed (the rest of the page is in print.css)."""
+    width, height = edition.trim
+    return f"@page {{ size: {width:.3f}pt {height:.3f}pt; bleed: {edition.bleed:.3f}pt; }}\n"
+
+
+# --- the page sequence --------------------------------------------------------------------
+
+@dataclass
+class Slot:
+    """Where a laid-out part sits in the book."""
+
+    part: Part
+    first: int                         # index of its first page in the book
+    pages: int
+    blank_before: bool
+
+
+def place(parts: list[Part], counts: dict[str, int]) -> list[Slot]:
+    """Every part opens on a recto: a blank verso goes before a part that would not."""
+    slots = []
+    index = 0
+    for part in parts:
+        if part.key not in counts:
+            continue
+        blank = index % 2 == 1
+        index += blank
+        slots.append(Slot(part, index, counts[part.key], blank))
+        index += counts[part.key]
+    return slots
+
+
+def folio_labels(slots: list[Slot]) -> list[str]:
+    """Roman folios from the half-title on, arabic ones from the first body part's opening page;
+    blank pages count."""
+    total = slots[-1].first + slots[-1].pages
+    body = next((s.first for s in slots if s.part.numbering == "arabic"), total)
+    return [roman(i + 1) if i < body else str(i - body + 1) for i in range(total)]
+
+
+@dataclass
+class PageMap:
+    """Every page's label and first words, and the page index of every anchor."""
+
+    labels: list[str]
+    anchors: dict[str, int]
+    first_words: list[str]
+
+
+def page_map(slots: list[Slot], results: dict[str, PartPDF]) -> PageMap:
+    labels = folio_labels(slots)
+    anchors: dict[str, int] = {}
+    words = [""] * len(labels)
+    for slot in slots:
+        result = results[slot.part.key]
+        for i in range(result.pages):
+            words[slot.first + i] = result.words[i]
+            for name, _, _ in result.anchors[i]:
+                anchors.setdefault(name, slot.first + i)
+    return PageMap(labels, anchors, words)
+
+
+def locators(pages: list[int], labels: list[str], anchors: list[str]) -> list[tuple[str, str]]:
+    """Page indexes → (text, anchor) locators: each page once, consecutive pages as ranges."""
+    first_anchor: dict[int, str] = {}
+    for page, anchor in sorted(zip(pages, anchors)):
+        first_anchor.setdefault(page, anchor)
+    ordered = sorted(first_anchor)
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1 and \
+                labels[ordered[j + 1]].isdigit() == labels[ordered[i]].isdigit():
+            j += 1
+        text = labels[ordered[i]] if j == i else f"{labels[ordered[i]]}–{labels[ordered[j]]}"
+        out.append((text, first_anchor[ordered[i]]))
+        i = j + 1
+    return out
+
+
+def contents_entries(book: Book, parts: list[Part], slots: list[Slot] | None,
+                     labels: list[str] | None) -> list[dict]:
+    """The contents' lines: every part after the contents, with its folio ("000" before layout)."""
+    at = {s.part.key: s for s in slots or []}
+    entries = []
+    previous = None
+    for part in parts[2:]:
+        unit = part.unit
+        folio = labels[at[part.key].first] if labels and part.key in at else "000"
+        group = "front" if part.numbering == "roman" else ("body" if unit and unit.role in BODY_ROLES
+                                                           else "back")
+        entries.append({
+            "kind": unit.role if unit else part.key, "gap": previous is not None and group != previous,
+            "number": unit.number if unit and unit.role == "chapter" and unit.number else "",
+            "title": Markup(unit.title_html) if unit else part.title,
+            "target": part.key, "folio": folio})
+        previous = group
+    return entries
+
+
+@dataclass
+class IndexEntry:
+    id: str
+    heading: str
+    locators: list[dict]
+    see: list[str]
+    see_also: list[str]
+    see_sep: str
+
+
+def index_groups(book: Book, pages: PageMap) -> list[tuple[str, list[IndexEntry]]]:
+    """Index entries grouped by initial: mention pages deduplicated and joined into ranges,
+    the biography's page in italics."""
+    by_heading: dict[str, list[str]] = {}
+    for mention in book.mentions:
+        by_heading.setdefault(mention.heading, []).append(mention.anchor)
+    headings = {h.id: h for h in book.index}
+    people = {p.id: p for p in book.people}
+    groups: dict[str, list[IndexEntry]] = {}
+    for h in sorted(book.index, key=lambda h: (h.sort or h.heading).casefold()):
+        anchors = [a for a in by_heading.get(h.id, []) if a in pages.anchors]
+        locs = [{"text": text, "anchor": anchor, "bio": False}
+                for text, anchor in locators([pages.anchors[a] for a in anchors], pages.labels, anchors)]
+        person = people.get(h.person)
+        if person is not None and person.anchor in pages.anchors:
+            bio_page = pages.anchors[person.anchor]
+            locs = [loc for loc in locs if loc["text"] != pages.labels[bio_page]]
+            locs.append({"text": pages.labels[bio_page], "anchor": person.anchor, "bio": True})
+        see = [headings[s].heading for s in h.see if s in headings]
+        see_also = [headings[s].heading for s in h.see_also if s in headings]
+        sep = ". " if locs or not h.heading.endswith(".") else " "
+        letter = (h.sort or h.heading)[:1].upper()
+        groups.setdefault(letter, []).append(IndexEntry(h.id, h.heading, locs, see, see_also, sep))
+    return list(groups.items())
+
+
+def furniture_html(env: Environment, book: Book, slots: list[Slot], labels: list[str],
+                   blank_after: bool) -> str:
+    """One page per book page of `slots`, carrying only its running heads and folio. A blank
+    verso goes with the part before it, so that every run of slots starts on a recto."""
+    sections = []
+    for k, slot in enumerate(slots):
+        sections.append({"plain": not slot.part.numbering, "running": slot.part.title,
+                         "folios": labels[slot.first:slot.first + slot.pages],
+                         "blank_after": slots[k + 1].blank_before if k + 1 < len(slots) else blank_after})
+    return env.get_template("furniture.html.j2").render(book=book, sections=sections)
+
+
+def _blank_after(run: list[Slot], slots: list[Slot]) -> bool:
+    following = slots.index(run[-1]) + 1
+    return following < len(slots) and slots[following].blank_before
+
+
+def furniture_runs(slots: list[Slot], runs: int) -> list[list[Slot]]:
+    """Consecutive slots cut into about `runs` runs of similar page counts, laid out in parallel."""
+    total = slots[-1].first + slots[-1].pages
+    out: list[list[Slot]] = [[]]
+    for slot in slots:
+        if out[-1] and slot.first >= total * len(out) / runs:
+            out.append([])
+        out[-1].append(slot)
+    return out
+
+
+# --- the whole book -----------------------------------------------------------------------
+
+@dataclass
+class PrintedBook:
+    pdf: bytes
+    pages: PageMap
+    slots: list[Slot]
+    warnings: list[str]
+
+
+def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | None,
+               workers: int | None = None) -> PrintedBook:
+    """Lay out every part on its own (in parallel, reusing unchanged ones from the cache),
+    then the contents and the index from the page map, then the running heads and folios
+    of every page, and put it all in one PDF.
+
+    Parts do not depend on their folios: heads and folios are a separate layer laid over
+    each page, so a part is laid out once whatever page it lands on."""
+    env = environment()
+    parts = book_parts(book)
+    css = page_css(edition)
+    repository = str(book.repository)
+
+    def job(part: Part) -> Job:
+        return Job(part.key, render_part(env, book, edition, part), css, repository)
+
+    contents = parts[1]
+    index = next((p for p in parts if p.key == "index"), None)
+    with Pool(cache, workers) as pool:
+        contents.context = {"entries": contents_entries(book, parts, None, None)}
+        results = pool.run([job(p) for p in parts if p is not index])
+        for _ in range(3):
+            counts = {key: r.pages for key, r in results.items()}
+            if index is not None:
+                index.context = {"groups": index_groups(book, page_map(place(parts, counts), results))}
+                pending_index = pool.submit([job(index)])
+                # The index opens on the recto after everything else, whatever its length.
+                counts[index.key] = 1
+            slots = place(parts, counts)
+            labels = folio_labels(slots)
+            contents.context = {"entries": contents_entries(book, parts, slots, labels)}
+            pending = pool.submit([job(contents)])
+            # Heads and folios of the pages before the index are known already.
+            before = [s for s in slots if s.part is not index]
+            runs = furniture_runs(before, pool.workers)
+            pending.update(pool.submit([
+                Job(f"furniture-{n}", furniture_html(env, book, run, labels, _blank_after(run, slots)),
+                    css, repository) for n, run in enumerate(runs)]))
+            if index is not None:
+                results.update(pool.collect(pending_index))
+                counts[index.key] = results[index.key].pages
+                slots = place(parts, counts)
+                labels = folio_labels(slots)
+                pending.update(pool.submit([Job("furniture-index", furniture_html(
+                    env, book, slots[-1:], labels, False), css, repository)]))
+            done = pool.collect(pending)
+            settled = done[contents.key].pages == results[contents.key].pages
+            results[contents.key] = done[contents.key]
+            if settled:
+                break
+            # The real folios took more lines than the stand-ins: place everything again.
+        else:
+            problems.error("", 0, 0, "P002", "the contents do not settle on a page count")
+    furniture = [done[f"furniture-{n}"] for n in range(len(runs))]
+    if index is not None:
+        furniture.append(done["furniture-index"])
+    pages = page_map(slots, results)
+    for mention in book.mentions:
+        if mention.anchor not in pages.anchors:
+            problems.warning("", 0, 0, "P003", f"index mention #{mention.anchor} is not in the layout")
+    sheets = []
+    for slot in slots:
+        if slot.blank_before:
+            sheets.append(Sheet(None, 0))
+        sheets.extend(Sheet(slot.part.key, i) for i in range(slot.pages))
+    pdf = assemble(sheets, {s.part.key: results[s.part.key] for s in slots}, [f.pdf for f in furniture],
+                   outline(slots, results), metadata(book, slots))
+    warnings = [w for r in [*results.values(), *furniture] for w in r.warnings]
+    return PrintedBook(pdf, pages, slots, warnings)
+
+
+def outline(slots: list[Slot], results: dict[str, PartPDF]) -> list[Outline]:
+    """The PDF's bookmarks: every unit (level 1) and its sections (level 2)."""
+    items: list[Outline] = []
+    for slot in slots:
+        for level, label, page, y in results[slot.part.key].bookmarks:
+            item = Outline(label, slot.first + page, y)
+            if level > 1 and items:
+                items[-1].children.append(item)
+            else:
+                items.append(item)
+    return items
+
+
+def metadata(book: Book, slots: list[Slot]) -> Metadata:
+    c = book.config
+    body = next((s.first for s in slots if s.part.numbering == "arabic"), None)
+    page_labels = [(0, "r", 1)] + ([(body, "D", 1)] if body is not None else [])
+    return Metadata(
+        title=f"{c.title}: {c.subtitle}" if c.subtitle else c.title,
+        authors=[a.name for a in c.authors], subject=c.subtitle or c.title,
+        keywords=list(c.subjects), language=c.language,
+        date=source_date(book).strftime("D:%Y%m%d%H%M%SZ"), page_labels=page_labels)
+
+
+def source_date(book: Book) -> datetime:
+    """SOURCE_DATE_EPOCH when set, else the newest source file: the same sources give the same PDF."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), timezone.utc)
+    newest = max((p.stat().st_mtime for p in book.root.rglob("*") if p.is_file()), default=0)
+    return datetime.fromtimestamp(int(newest), timezone.utc)

@@ -1,0 +1,358 @@
+"""WeasyPrint and pikepdf for print: each part to its own PDF (in parallel, cached), then one book PDF."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import multiprocessing
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+STYLES = (PACKAGE_ROOT / "styles" / "base.css", PACKAGE_ROOT / "styles" / "print.css")
+FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
+CACHE_VERSION = "part-1"
+PX_TO_PT = 0.75
+
+
+@dataclass
+class Job:
+    """A part to lay out: its HTML, the edition's page CSS, and the folder images come from."""
+
+    key: str
+    html: str
+    page_css: str
+    repository: str
+
+
+@dataclass
+class PartPDF:
+    """A laid-out part, as plain data a worker process can hand back."""
+
+    key: str
+    pdf: bytes
+    pages: int
+    # Per page: (anchor, x, y) in PDF points; the first words of the page's text.
+    anchors: list[list[tuple[str, float, float]]] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+    # (level, label, page, y) for the outline.
+    bookmarks: list[tuple[int, str, int, float]] = field(default_factory=list)
+    # Links to anchors in other parts: (page, (x1, y1, x2, y2), anchor).
+    links: list[tuple[int, tuple[float, float, float, float], str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- one part, in whichever process runs it ----------------------------------------------
+
+class _WarningCollector(logging.Handler):
+    """WeasyPrint reports unusable CSS and missing resources through `logging`."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _fetcher(allowed: list[Path]):
+    """A URL fetcher that serves files under `allowed` folders and refuses everything else."""
+    from weasyprint.urls import URLFetcher
+
+    roots = [p.resolve() for p in allowed]
+
+    class RepositoryFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            parsed = urlparse(url)
+            if parsed.scheme == "data":
+                return super().fetch(url, headers)
+            if parsed.scheme != "file":
+                raise ValueError(f"{url}: only files inside the repository are used")
+            path = Path(unquote(parsed.path)).resolve()
+            if not any(path.is_relative_to(r) for r in roots):
+                raise ValueError(f"{url}: outside the repository")
+            return super().fetch(url, headers)
+
+    return RepositoryFetcher()
+
+
+_ENGINES: dict[tuple[str, str], tuple] = {}
+
+
+def _engine(page_css: str, repository: str):
+    """Parsed stylesheets, fonts and fetcher, made once per process and edition."""
+    key = (page_css, repository)
+    if key not in _ENGINES:
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        fonts = FontConfiguration()
+        fetcher = _fetcher([Path(repository), PACKAGE_ROOT / "styles", *FONT_DIRS])
+        sheets = [CSS(filename=str(s), font_config=fonts, url_fetcher=fetcher) for s in STYLES]
+        sheets.append(CSS(string=page_css, font_config=fonts))
+        _ENGINES[key] = (fonts, fetcher, sheets)
+    return _ENGINES[key]
+
+
+def lay_out(job: Job) -> PartPDF:
+    """Lay out one part and write its PDF; links into other parts are handed back, not dropped."""
+    from weasyprint import HTML
+
+    fonts, fetcher, sheets = _engine(job.page_css, job.repository)
+    collector = _WarningCollector()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(collector)
+    try:
+        document = HTML(string=job.html, base_url=job.repository.rstrip("/") + "/",
+                        url_fetcher=fetcher).render(stylesheets=sheets, font_config=fonts)
+        result = PartPDF(job.key, b"", len(document.pages))
+        own = {name for page in document.pages for name in page.anchors}
+        for number, page in enumerate(document.pages):
+            height = page.height * PX_TO_PT
+            result.anchors.append([(name, x * PX_TO_PT, height - y * PX_TO_PT)
+                                   for name, (x, y, _, _) in page.anchors.items()])
+            result.words.append(_first_words(page))
+            for level, label, (_, y), _ in page.bookmarks:
+                result.bookmarks.append((level, label, number, height - y * PX_TO_PT))
+            kept = []
+            for link in page.links:
+                kind, target, (x1, y1, x2, y2), _ = link
+                if kind == "internal" and target not in own:
+                    result.links.append((number, (x1 * PX_TO_PT, height - y2 * PX_TO_PT,
+                                                  x2 * PX_TO_PT, height - y1 * PX_TO_PT), target))
+                else:
+                    kept.append(link)
+            page.links[:] = kept
+        result.pdf = document.write_pdf()
+    finally:
+        logger.removeHandler(collector)
+    result.warnings = collector.messages
+    return result
+
+
+def _first_words(page, count: int = 8) -> str:
+    from weasyprint.formatting_structure import boxes
+
+    words: list[str] = []
+    for box in page._page_box.children[0].descendants():
+        if isinstance(box, boxes.TextBox):
+            words.extend(box.text.split())
+            if len(words) >= count:
+                break
+    return " ".join(words[:count])
+
+
+# --- many parts: cache and worker processes ------------------------------------------------
+
+def _job_key(job: Job) -> str:
+    from weasyprint import __version__
+
+    h = hashlib.sha256()
+    for part in (CACHE_VERSION, __version__, job.page_css, job.html,
+                 *(s.read_text(encoding="utf-8") for s in STYLES)):
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    # A replaced photograph changes the page, not the HTML.
+    for src in sorted(set(re.findall(r'<img[^>]*\ssrc="([^"]+)"', job.html))):
+        path = Path(job.repository) / src
+        stat = path.stat() if path.exists() else None
+        h.update(f"{src}:{stat.st_size if stat else 0}:{stat.st_mtime_ns if stat else 0}".encode())
+    return h.hexdigest()[:32]
+
+
+def _cached(cache: Path | None, key: str) -> PartPDF | None:
+    if cache is None:
+        return None
+    meta, pdf = cache / f"{key}.json", cache / f"{key}.pdf"
+    if not (meta.exists() and pdf.exists()):
+        return None
+    data = json.loads(meta.read_text(encoding="utf-8"))
+    data["pdf"] = pdf.read_bytes()
+    data["anchors"] = [[tuple(a) for a in page] for page in data["anchors"]]
+    data["bookmarks"] = [tuple(b) for b in data["bookmarks"]]
+    data["links"] = [(p, tuple(r), t) for p, r, t in data["links"]]
+    return PartPDF(**data)
+
+
+def _store(cache: Path | None, key: str, result: PartPDF) -> None:
+    if cache is None:
+        return
+    cache.mkdir(parents=True, exist_ok=True)
+    meta = asdict(result)
+    del meta["pdf"]
+    for path, data in ((cache / f"{key}.pdf", result.pdf),
+                       (cache / f"{key}.json", json.dumps(meta, ensure_ascii=False).encode())):
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+
+class Pool:
+    """Lays out parts in worker processes, reusing cached PDFs of unchanged parts."""
+
+    def __init__(self, cache: Path | None, workers: int | None = None):
+        self.cache = cache
+        self.workers = workers or os.cpu_count() or 1
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+
+    def submit(self, jobs: list[Job]) -> dict[str, object]:
+        """Start every job (longest first, so the workers finish together); returns futures
+        or finished results by key, for `collect`."""
+        pending: dict[str, object] = {}
+        for job in sorted(jobs, key=lambda j: len(j.html), reverse=True):
+            key = _job_key(job)
+            hit = _cached(self.cache, key)
+            if hit is not None:
+                hit.key = job.key
+                pending[job.key] = hit
+            elif self.workers == 1:
+                pending[job.key] = (key, lay_out(job))
+            else:
+                pending[job.key] = (key, self._pool().submit(lay_out, job))
+        return pending
+
+    def collect(self, pending: dict[str, object]) -> dict[str, PartPDF]:
+        results = {}
+        for name, item in pending.items():
+            if isinstance(item, PartPDF):
+                results[name] = item
+                continue
+            key, work = item
+            result = work if isinstance(work, PartPDF) else work.result()
+            _store(self.cache, key, result)
+            results[name] = result
+        return results
+
+    def run(self, jobs: list[Job]) -> dict[str, PartPDF]:
+        return self.collect(self.submit(jobs))
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # fork: the workers start with WeasyPrint already imported.
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+        return self._executor
+
+
+# --- the book PDF -------------------------------------------------------------------------
+
+@dataclass
+class Sheet:
+    """One page of the book: a page of a part PDF (or a blank), under its furniture page."""
+
+    part: str | None
+    page: int
+
+
+@dataclass
+class Outline:
+    label: str
+    page: int
+    y: float
+    children: list[Outline] = field(default_factory=list)
+
+
+@dataclass
+class Metadata:
+    title: str
+    authors: list[str]
+    subject: str
+    keywords: list[str]
+    language: str
+    date: str                      # D:YYYYMMDDHHmmSSZ
+    page_labels: list[tuple[int, str, int]]   # (first page, "r" or "D", first number)
+
+
+def assemble(sheets: list[Sheet], parts: dict[str, PartPDF], furniture: list[bytes],
+             outline: list[Outline], meta: Metadata) -> bytes:
+    """One PDF: the parts' pages in order, blanks where a recto needs one, every page under
+    its furniture (running head and folio, one page per book page across the `furniture`
+    PDFs), one name tree for links across parts."""
+    import pikepdf
+
+    out = pikepdf.new()
+    stamps = [pikepdf.open(io.BytesIO(data)) for data in furniture]
+    stamp_pages = [page for stamp in stamps for page in stamp.pages]
+    if len(stamp_pages) != len(sheets):
+        raise ValueError(f"{len(stamp_pages)} furniture pages for {len(sheets)} pages")
+    sources = {key: pikepdf.open(io.BytesIO(part.pdf)) for key, part in parts.items()}
+    for sheet in sheets:
+        out.pages.append(stamp_pages[len(out.pages)] if sheet.part is None
+                         else sources[sheet.part].pages[sheet.page])
+    for number, sheet in enumerate(sheets):
+        if sheet.part is not None:
+            _overlay(out.pages[number], stamp_pages[number], number)
+    where = {(s.part, s.page): n for n, s in enumerate(sheets) if s.part is not None}
+    names = pikepdf.NameTree.new(out)
+    for key, part in parts.items():
+        for page, anchors in enumerate(part.anchors):
+            target = out.pages[where[(key, page)]].obj
+            for name, x, y in anchors:
+                if name not in names:
+                    names[name] = pikepdf.Array([target, pikepdf.Name.XYZ, x, y, 0])
+    for key, part in parts.items():
+        for page, rect, name in part.links:
+            if name in names:
+                page_obj = out.pages[where[(key, page)]]
+                annot = out.make_indirect(pikepdf.Dictionary(
+                    Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=pikepdf.Array(rect),
+                    BS=pikepdf.Dictionary(W=0), Dest=pikepdf.String(name)))
+                if "/Annots" not in page_obj.obj:
+                    page_obj.obj.Annots = pikepdf.Array()
+                page_obj.obj.Annots.append(annot)
+    out.Root.Names = pikepdf.Dictionary(Dests=names.obj)
+    with out.open_outline() as tree:
+        tree.root.extend(_outline_items(outline, out))
+    nums = pikepdf.Array()
+    for first, style, start in meta.page_labels:
+        nums.extend([first, pikepdf.Dictionary(S=pikepdf.Name("/" + style), St=start)])
+    out.Root.PageLabels = pikepdf.Dictionary(Nums=nums)
+    out.Root.Lang = pikepdf.String(meta.language)
+    out.docinfo.update({
+        "/Title": pikepdf.String(meta.title), "/Author": pikepdf.String(", ".join(meta.authors)),
+        "/Subject": pikepdf.String(meta.subject), "/Keywords": pikepdf.String(", ".join(meta.keywords)),
+        "/Creator": pikepdf.String("bookbuild"), "/Producer": pikepdf.String("WeasyPrint, pikepdf"),
+        "/CreationDate": pikepdf.String(meta.date), "/ModDate": pikepdf.String(meta.date)})
+    with out.open_metadata(set_pikepdf_as_editor=False) as xmp:
+        xmp.load_from_docinfo(out.docinfo)
+    buffer = io.BytesIO()
+    out.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    for source in [*sources.values(), *stamps]:
+        source.close()
+    return buffer.getvalue()
+
+
+def _overlay(page, stamp, number: int) -> None:
+    """`stamp` drawn over `page`, like pikepdf's add_overlay, but under a name made from the
+    page number: add_overlay picks a random one, and the same sources must give the same PDF.
+    The pages of a part share one resource dictionary, so the name differs from page to page."""
+    import pikepdf
+
+    form = stamp.as_form_xobject()
+    name = page.add_resource(form, pikepdf.Name.XObject, pikepdf.Name(f"/Furniture{number}"))
+    placement = page.calc_form_xobject_placement(form, name, pikepdf.Rectangle(page.trimbox))
+    page.contents_add(b"q\n", prepend=True)
+    page.contents_add(b"Q\n" + placement, prepend=False)
+    page.contents_coalesce()
+
+
+def _outline_items(items: list[Outline], pdf) -> list:
+    import pikepdf
+
+    result = []
+    for item in items:
+        entry = pikepdf.OutlineItem(item.label, item.page, pikepdf.PageLocation.XYZ, top=item.y)
+        entry.children.extend(_outline_items(item.children, pdf))
+        result.append(entry)
+    return result

@@ -1,0 +1,693 @@
+"""The read stage: book.yaml and every source into one validated `Book`."""
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pypandoc
+from lxml import etree
+from lxml import html as lxml_html
+
+from .config import Loader, display_path, load_config, load_data
+from .errors import BuildError, Problems
+from .model import (DATA_ROLES, Book, CongressDate, CongressGroup, Figure, IndexHeading, Note,
+                    Person, Term, Unit)
+
+# `-auto_identifiers`: Pandoc's automatic heading ids would collide between units
+# (every chapter may have a "Conclusions" section); sections get unit-scoped ids below.
+PANDOC_ARGS = ("--from=markdown-auto_identifiers", "--to=html5", "--section-divs", "--wrap=none")
+# Catalog data (CIP, subjects) writes `--` and straight quotes on purpose.
+LITERAL_ARGS = ("--from=markdown-auto_identifiers-smart", "--to=html5", "--wrap=none")
+CACHE_VERSION = "read-1"
+
+TITLE_LINE = re.compile(r"^#(?!#)\s+(?P<title>.*?)\s*(?:\{(?P<attrs>[^}]*)\})?\s*$")
+ID_ATTR = re.compile(r"#([^\s}]+)")
+NOTE_DEF = re.compile(r"^\[\^(?P<label>[^\]\s]+)\]:", re.M)
+NOTE_REF = re.compile(r"\[\^(?P<label>[^\]\s]+)\](?!:)")
+IMAGE = re.compile(r"!\[(?:[^\[\]\\]|\\.|\[[^\]]*\])*\]\((?P<src><[^>]*>|[^)\s]+)")
+LINK_TARGET = re.compile(r"\]\(#(?P<id>[^)\s]+)\)")
+FENCE = re.compile(r"^(```|~~~)")
+PANDOC_POSITION = re.compile(r"line (\d+) column (\d+)")
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF", b"<svg",
+               b"<?xml", b"II*\x00", b"MM\x00*")
+
+
+def read_book(root: Path, cache_dir: Path | None = None) -> Book:
+    """Load and validate everything under `root` (the folder with book.yaml).
+
+    Raises BuildError with every problem when there is any error; warnings travel
+    in `Book.warnings`. Pandoc's output is cached in `<cache_dir>/read/` (default
+    cache_dir: `build/cache` beside the book folder), keyed by the source, the Pandoc
+    options and Pandoc's version.
+    """
+    root = Path(root).resolve()
+    cache = Path(cache_dir) if cache_dir else root.parent / "build" / "cache"
+    problems = Problems()
+    config = load_config(root / "book.yaml", problems)
+    if config is None:
+        raise BuildError(problems.items)
+    sources = _read_sources(root, config, problems)
+    converted = _convert_all([s.markdown for s in sources], cache / "read")
+    units = [_build_unit(s, out, root, problems) for s, out in zip(sources, converted)]
+    book = Book(root=root, config=config, units=units)
+    _read_data(root, book, cache / "read", problems)
+    _check_ids_and_links(book, sources, problems)
+    if problems.errors:
+        raise BuildError(sorted(problems.items, key=_reading_order(root, config)))
+    book.warnings = sorted(problems.items, key=_reading_order(root, config))
+    return book
+
+
+def _reading_order(root: Path, config):
+    files = {display_path(root / "book.yaml"): -1}
+    files.update({display_path(root / e.file): i for i, e in enumerate(config.contents)})
+    return lambda p: (files.get(p.path, len(files)), p.path, p.line, p.col, p.code)
+
+
+# --- sources ------------------------------------------------------------------------------
+
+@dataclass
+class Source:
+    """One Markdown unit as read from disk, with what the validation needs."""
+
+    entry: object
+    path: Path
+    label: str
+    text: str
+    markdown: str = ""
+    title_line: int = 0
+    explicit_id: str = ""
+    note_lines: dict[str, int] = field(default_factory=dict)
+    repeated_refs: dict[str, list[int]] = field(default_factory=dict)
+    printed_order: list[str] = field(default_factory=list)
+
+
+def _read_sources(root: Path, config, problems: Problems) -> list[Source]:
+    sources = []
+    for entry in config.contents:
+        if entry.role in DATA_ROLES:
+            continue
+        path = root / entry.file
+        label = display_path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            problems.error(display_path(root / "book.yaml"), entry.line, 1, "R001",
+                           f"{entry.file} is listed in contents but does not exist")
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.error(label, 0, 0, "R001", f"cannot read: {exc}")
+            continue
+        source = Source(entry, path, label, text)
+        _check_title(source, problems)
+        source.markdown = _check_notes(source, problems)
+        sources.append(source)
+    return sources
+
+
+def _lines_outside_code(text: str):
+    """(line number, line) for every line not inside a fenced code block."""
+    fenced = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if FENCE.match(line):
+            fenced = not fenced
+            continue
+        if not fenced:
+            yield number, line
+
+
+def _check_title(source: Source, problems: Problems) -> None:
+    for number, line in _lines_outside_code(source.text):
+        if not line.strip():
+            continue
+        m = TITLE_LINE.match(line)
+        if not m:
+            problems.error(source.label, number, 1, "R003",
+                           "the file must start with its title, `# Title {#id}`")
+            return
+        source.title_line = number
+        ids = ID_ATTR.findall(m.group("attrs") or "")
+        source.explicit_id = ids[0] if ids else ""
+        break
+    else:
+        problems.error(source.label, 1, 1, "R003", "the file is empty; it needs `# Title {#id}`")
+        return
+    depth = 0
+    for number, line in _lines_outside_code(source.text):
+        if number <= source.title_line:
+            continue
+        stripped = line.strip()
+        if stripped.startswith(":::"):
+            depth += 1 if re.match(r"^:::+\s*\S", stripped) else -1
+        elif depth == 0 and TITLE_LINE.match(line):
+            problems.error(source.label, number, 1, "R003",
+                           "a second `# ` heading: a unit has one title; use `##` for its sections")
+
+
+def _check_notes(source: Source, problems: Problems) -> str:
+    """Check note references against definitions; return the Markdown for Pandoc.
+
+    A note referenced twice is printed once, with the same number at both places;
+    Pandoc would make two notes of it, so the later references become marked spans
+    that `_link_repeated_refs` turns into links to the one note.
+    """
+    defs: dict[str, tuple[int, int]] = {}
+    refs: list[tuple[str, int, int]] = []
+    for number, line in _lines_outside_code(source.text):
+        d = NOTE_DEF.match(line)
+        if d:
+            label = d.group("label")
+            if label in defs:
+                problems.error(source.label, number, 1, "N001",
+                               f"note [^{label}] is defined twice (first on line {defs[label][0]})")
+            else:
+                defs[label] = (number, 1)
+        for m in NOTE_REF.finditer(line, d.end() if d else 0):
+            refs.append((m.group("label"), number, m.start() + 1))
+    seen: dict[str, tuple[int, int]] = {}
+    for label, line, col in refs:
+        if label not in defs:
+            problems.error(source.label, line, col, "N003",
+                           f"note [^{label}] is referenced but never defined")
+        elif label in seen:
+            first = seen[label][0]
+            problems.warning(source.label, line, col, "N004",
+                             f"note [^{label}] is referenced again (first on line {first}); "
+                             "both places print the same number")
+            source.repeated_refs.setdefault(label, []).append(line)
+        else:
+            seen[label] = (line, col)
+            source.printed_order.append(label)
+    for label, (line, col) in defs.items():
+        if label not in seen:
+            problems.error(source.label, line, col, "N002",
+                           f"note [^{label}] is defined but never referenced")
+    source.note_lines = {label: defs[label][0] for label in defs}
+    numeric = [label for label in source.printed_order if label.isdigit()]
+    if numeric == source.printed_order and numeric != [str(i) for i in range(1, len(numeric) + 1)]:
+        at = next(i for i, label in enumerate(numeric, start=1) if label != str(i))
+        line, col = seen[numeric[at - 1]]
+        problems.warning(source.label, line, col, "N005",
+                         f"note [^{numeric[at - 1]}] is note {at} in reading order; "
+                         f"it prints as {at}")
+    if not source.repeated_refs:
+        return source.text
+    return _mark_repeated_refs(source.text)
+
+
+def _mark_repeated_refs(text: str) -> str:
+    seen: set[str] = set()
+    out = []
+    fenced = False
+    for line in text.splitlines(keepends=True):
+        if FENCE.match(line):
+            fenced = not fenced
+        if fenced or NOTE_DEF.match(line):
+            out.append(line)
+            continue
+
+        def replace(m: re.Match) -> str:
+            label = m.group("label")
+            if label in seen:
+                return f"[{label}]{{.noteref-again label=\"{label}\"}}"
+            seen.add(label)
+            return m.group(0)
+        out.append(NOTE_REF.sub(replace, line))
+    return "".join(out)
+
+
+# --- Pandoc -------------------------------------------------------------------------------
+
+_VERSION: list[str] = []
+
+
+def pandoc_version() -> str:
+    if not _VERSION:
+        _VERSION.append(pypandoc.get_pandoc_version())
+    return _VERSION[0]
+
+
+def _cache_key(markdown: str, args: tuple[str, ...]) -> str:
+    h = hashlib.sha256()
+    for part in (CACHE_VERSION, pandoc_version(), *args, markdown):
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+@dataclass
+class Converted:
+    html: str
+    warnings: list[str]
+    error: str = ""
+
+
+def _convert_all(texts: list[str], cache: Path, args: tuple[str, ...] = PANDOC_ARGS) -> list[Converted]:
+    """Each text through Pandoc (one call per text, in parallel), cached by content."""
+    results: list[Converted | None] = [None] * len(texts)
+    todo = []
+    for i, text in enumerate(texts):
+        path = cache / f"{_cache_key(text, args)}.html"
+        if path.exists():
+            results[i] = Converted(path.read_text(encoding="utf-8"), [])
+        else:
+            todo.append((i, text, path))
+    if todo:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            for (i, _, path), converted in zip(todo, pool.map(lambda t: _pandoc(t[1], args), todo)):
+                results[i] = converted
+                if not converted.error:
+                    _write_cache(path, converted.html)
+    return results
+
+
+def _pandoc(text: str, args: tuple[str, ...]) -> Converted:
+    # pypandoc logs Pandoc's warnings through `logging` instead of returning them;
+    # each warning belongs to one source file, so Pandoc is called directly.
+    proc = subprocess.run([pypandoc.get_pandoc_path(), *args], input=text.encode("utf-8"),
+                          capture_output=True)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    if proc.returncode:
+        return Converted("", [], stderr.strip() or f"pandoc exited with {proc.returncode}")
+    warnings = [w.strip() for w in re.split(r"^\[WARNING\]\s*", stderr, flags=re.M) if w.strip()]
+    return Converted(proc.stdout.decode("utf-8"), warnings)
+
+
+def _write_cache(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# --- HTML of a unit -----------------------------------------------------------------------
+
+def parse_fragment(text: str) -> etree._Element:
+    """An HTML fragment inside a `div` (lxml's HTML parser copes with raw HTML in sources)."""
+    return lxml_html.fragment_fromstring(text, create_parent="div")
+
+
+def to_xhtml(el: etree._Element) -> str:
+    """Serialize as well-formed XHTML (no namespace), which both EPUB and print can parse."""
+    return etree.tostring(el, encoding="unicode", method="xml", with_tail=False)
+
+
+def inner_xhtml(el: etree._Element) -> str:
+    text = html.escape(el.text or "", quote=False)
+    return text + "".join(etree.tostring(c, encoding="unicode", method="xml") for c in el)
+
+
+def _classes(el: etree._Element) -> list[str]:
+    return (el.get("class") or "").split()
+
+
+def _unit_id(source: Source) -> str:
+    if source.explicit_id:
+        return source.explicit_id
+    return re.sub(r"^\d+[-_]", "", source.path.stem)
+
+
+def _build_unit(source: Source, converted: Converted, root: Path, problems: Problems) -> Unit:
+    entry = source.entry
+    uid = _unit_id(source)
+    for warning in converted.warnings:
+        if "note" in warning.lower():
+            continue  # reported with its own code by _check_notes
+        m = PANDOC_POSITION.search(warning)
+        line, col = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        problems.warning(source.label, line, col, "R010", " ".join(warning.split()))
+    if converted.error:
+        problems.error(source.label, 0, 0, "R002", f"Pandoc failed: {converted.error}")
+        return Unit(uid, entry.file, entry.role, entry.number, uid, uid, "")
+    div = parse_fragment(converted.html)
+    section = next((c for c in div if c.tag == "section" and "level1" in _classes(c)), None)
+    h1 = section.find("h1") if section is not None else None
+    if h1 is None:
+        if source.title_line:
+            problems.error(source.label, source.title_line, 1, "R003", "no title found")
+        return Unit(uid, entry.file, entry.role, entry.number, uid, uid, "")
+    section.set("id", uid)
+    _scope_section_ids(section, uid)
+    notes = _collect_notes(div, source, uid)
+    _link_repeated_refs(div, notes, source.printed_order)
+    figures = _collect_figures(div, source, root, problems)
+    lang = section.get("lang") or "en"
+    title = " ".join(h1.text_content().split())
+    full = "".join(to_xhtml(c) + "\n" for c in div)
+    return Unit(uid, entry.file, entry.role, entry.number, title, inner_xhtml(h1).strip(), full,
+                notes, figures, lang)
+
+
+def _scope_section_ids(section: etree._Element, uid: str) -> None:
+    for n, sub in enumerate(section.iter("section"), start=0):
+        if sub is not section and not sub.get("id"):
+            sub.set("id", f"{uid}-s{n}")
+
+
+def _collect_notes(div: etree._Element, source: Source, uid: str) -> list[Note]:
+    """Give Pandoc's note ids the unit's prefix; return the notes in printed order."""
+    rename: dict[str, str] = {}
+    for el in div.iter():
+        old = el.get("id")
+        if old and (re.fullmatch(r"fn(ref)?\d+", old) or old == "footnotes"):
+            rename[old] = f"{uid}-{old}"
+            el.set("id", rename[old])
+    for a in div.iter("a"):
+        href = a.get("href") or ""
+        if href.startswith("#") and href[1:] in rename:
+            a.set("href", "#" + rename[href[1:]])
+    notes = []
+    items = [li for sec in div.iter("section") if "footnotes" in _classes(sec) for li in sec.iter("li")]
+    for number, li in enumerate(items, start=1):
+        label = source.printed_order[number - 1] if number <= len(source.printed_order) else ""
+        body = etree.fromstring(to_xhtml(li))
+        for back in body.iter("a"):
+            if "footnote-back" in _classes(back):
+                _drop_keeping_tail(back)
+        notes.append(Note(number, li.get("id"), [f"{uid}-fnref{number}"],
+                          inner_xhtml(body).strip(), source.note_lines.get(label, 0)))
+    return notes
+
+
+def _link_repeated_refs(div: etree._Element, notes: list[Note], labels: list[str]) -> None:
+    by_label = dict(zip(labels, notes))
+    for span in list(div.iter("span")):
+        if "noteref-again" not in _classes(span):
+            continue
+        note = by_label.get(span.get("data-label") or "")
+        if note is None:
+            continue
+        ref_id = f"{note.ref_ids[0]}-{len(note.ref_ids) + 1}"
+        note.ref_ids.append(ref_id)
+        a = etree.Element("a", {"href": f"#{note.id}", "class": "footnote-ref", "id": ref_id,
+                                "role": "doc-noteref"})
+        sup = etree.SubElement(a, "sup")
+        sup.text = str(note.number)
+        a.tail = span.tail
+        span.getparent().replace(span, a)
+
+
+def _drop_keeping_tail(el: etree._Element) -> None:
+    parent = el.getparent()
+    prev = el.getprevious()
+    if el.tail:
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def _image_lines(source: Source) -> dict[str, int]:
+    """Where each image is named; a caption may run over several lines."""
+    lines: dict[str, int] = {}
+    for m in IMAGE.finditer(source.text):
+        lines.setdefault(m.group("src").strip("<>"), source.text.count("\n", 0, m.start()) + 1)
+    return lines
+
+
+def _collect_figures(div: etree._Element, source: Source, root: Path,
+                     problems: Problems) -> list[Figure]:
+    repository = root.parent
+    lines = _image_lines(source)
+    figures = []
+    for img in list(div.iter("img")):
+        src = img.get("src") or ""
+        line = lines.get(src, 0)
+        figure_el = img.getparent() if img.getparent().tag == "figure" else None
+        path, present = _check_image(src, repository, source.label, line, problems)
+        if not present and figure_el is not None:
+            figure_el.set("class", " ".join([*_classes(figure_el), "absent"]))
+        if figure_el is None:
+            continue
+        caption = figure_el.find("figcaption")
+        figures.append(Figure(figure_el.get("id") or "", src, path, present,
+                              inner_xhtml(caption).strip() if caption is not None else "", line))
+    return figures
+
+
+def _check_image(src: str, repository: Path, label: str, line: int,
+                 problems: Problems) -> tuple[Path | None, bool]:
+    if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.I) or src.startswith("/"):
+        problems.error(label, line, 1, "F003",
+                       f"image {src}: only paths inside the repository (images/…) can be printed")
+        return None, False
+    path = (repository / src).resolve()
+    if not path.is_relative_to(repository):
+        problems.error(label, line, 1, "F003", f"image {src} points outside the repository")
+        return None, False
+    if not path.exists():
+        problems.warning(label, line, 1, "F001", f"art for {src} is absent; a placeholder is printed")
+        return path, False
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        problems.error(label, line, 1, "F002", f"image {src} cannot be read: {exc}")
+        return path, False
+    if path.is_dir() or not any(head.startswith(m) for m in IMAGE_MAGIC) or \
+            (head.startswith(b"RIFF") and head[8:12] != b"WEBP"):
+        problems.error(label, line, 1, "F002",
+                       f"{src} is not an image (PNG, JPEG, GIF, WebP, TIFF or SVG expected)")
+        return path, False
+    return path, True
+
+
+# --- data files ---------------------------------------------------------------------------
+
+@dataclass
+class _TermYaml:
+    term: str = field(metadata={"doc": "the headword", "required": True})
+    definition: str = field(metadata={"doc": "the definition (Markdown)", "required": True})
+    original: str = field(default="", metadata={"doc": "the Russian original"})
+    abbreviation: str = field(default="", metadata={"doc": "what the headword abbreviates"})
+    variants: list[dict] = field(default_factory=list, metadata={"doc": "other headwords"})
+    see_also: list[str] = field(default_factory=list, metadata={"doc": "related headwords"})
+    line: int = 0
+
+
+@dataclass
+class _CongressItemYaml:
+    name: str = field(metadata={"doc": "the congress or conference", "required": True})
+    dates: str = field(default="", metadata={"doc": "its dates"})
+    line: int = 0
+
+
+@dataclass
+class _CongressGroupYaml:
+    items: list[_CongressItemYaml] = field(metadata={"doc": "dated items", "required": True})
+    group: str = field(default="", metadata={"doc": "the group's heading"})
+    line: int = 0
+
+
+@dataclass
+class _PersonYaml:
+    id: str = field(metadata={"doc": "the person's id", "required": True})
+    surname: str = field(metadata={"doc": "surname", "required": True})
+    given_names: str = field(default="", metadata={"doc": "given names"})
+    patronymic: str = field(default="", metadata={"doc": "patronymic"})
+    alias: str = field(default="", metadata={"doc": "alias or real name"})
+    alias_after: str = field(default="", metadata={"doc": "where the alias is printed"})
+    surname_caps: str = field(default="", metadata={"doc": "the surname as printed in capitals"})
+    dates: str = field(default="", metadata={"doc": "life dates as printed"})
+    born: str = field(default="", metadata={"doc": "date of birth"})
+    died: str = field(default="", metadata={"doc": "date of death"})
+    born_os: str = field(default="", metadata={"doc": "date of birth, old style"})
+    died_os: str = field(default="", metadata={"doc": "date of death, old style"})
+    text: str = field(default="", metadata={"doc": "the biography (Markdown)"})
+    line: int = 0
+
+
+@dataclass
+class _PeopleYaml:
+    people: list[_PersonYaml] = field(metadata={"doc": "the biographies", "required": True})
+    source_note: str = field(default="", metadata={"doc": "the note on sources (Markdown)"})
+
+
+@dataclass
+class _HeadingYaml:
+    id: str = field(metadata={"doc": "the heading's id", "required": True})
+    heading: str = field(metadata={"doc": "the heading as printed", "required": True})
+    sort: str = field(default="", metadata={"doc": "sort key"})
+    forms: list[str] | str = field(default_factory=list, metadata={"doc": "forms that match in the text"})
+    see: list[str] | str = field(default_factory=list, metadata={"doc": "see: other headings"})
+    see_also: list[str] | str = field(default_factory=list, metadata={"doc": "see also: other headings"})
+    person: str = field(default="", metadata={"doc": "id of the person's biography"})
+    line: int = 0
+
+
+def _as_list(value) -> list[str]:
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^\w]+", "-", text.casefold()).strip("-")
+
+
+def _read_data(root: Path, book: Book, cache: Path, problems: Problems) -> None:
+    """Glossary, congress dates, biographies and index; their Markdown in one Pandoc call."""
+    markdown: dict[str, str] = {}
+    files = {e.role: root / e.file for e in book.config.contents if e.role in DATA_ROLES}
+    if "glossary" in files:
+        terms = _load_list(files["glossary"], _TermYaml, problems)
+        for i, t in enumerate(terms):
+            markdown[f"gl{i}"] = t.definition
+        book.glossary = [Term(t.term, "", t.original, t.abbreviation, t.variants, _as_list(t.see_also),
+                              f"gl-{_slug(t.term)}", t.line) for t in terms]
+    if "congresses" in files:
+        groups = _load_list(files["congresses"], _CongressGroupYaml, problems)
+        book.congresses = [CongressGroup(g.group, [CongressDate(i.name, i.dates, i.line) for i in g.items],
+                                         g.line) for g in groups]
+    if "biographies" in files:
+        loader, node = load_data(files["biographies"], problems)
+        data = loader.value(node, _PeopleYaml, "") if node is not None else None
+        if data is not None:
+            markdown["people-note"] = data.source_note
+            for i, p in enumerate(data.people):
+                markdown[f"bio{i}"] = p.text
+            book.people = [Person(p.id, p.surname, p.given_names, "", p.patronymic, p.alias,
+                                  p.alias_after, p.surname_caps, p.dates, p.born, p.died, p.born_os,
+                                  p.died_os, p.line) for p in data.people]
+            _check_unique([(p.id, p.line) for p in book.people], loader, "biography id", problems)
+    if "index" in files:
+        headings = _load_list(files["index"], _HeadingYaml, problems)
+        book.index = [IndexHeading(h.id, h.heading, h.sort or h.heading, _as_list(h.forms),
+                                   _as_list(h.see), _as_list(h.see_also), h.person, h.line)
+                      for h in headings]
+        _check_index(book, display_path(files["index"]), problems)
+    config = book.config
+    inline = {"title": config.title, "subtitle": config.subtitle, "rights": config.rights,
+              "printed_in": config.printed_in, "cover_credits": config.cover_credits,
+              "series": config.series.title if config.series else "",
+              "original": config.original.title if config.original else ""}
+    inline.update({f"copyright_page.{i}": s for i, s in enumerate(config.copyright_page)})
+    inline.update({f"cip.{i}": s for i, s in enumerate(config.cip)})
+    converted = _convert_batch(markdown, cache, problems, root, PANDOC_ARGS)
+    converted.update(_convert_batch({f"inline:{k}": v for k, v in inline.items()}, cache, problems,
+                                    root, LITERAL_ARGS))
+    for i, term in enumerate(book.glossary):
+        term.definition_html = converted.get(f"gl{i}", "")
+    for i, person in enumerate(book.people):
+        person.text_html = converted.get(f"bio{i}", "")
+    book.people_note_html = converted.get("people-note", "")
+    book.inline_html = {k: _unwrap_paragraph(converted.get(f"inline:{k}", html.escape(v)))
+                        for k, v in inline.items()}
+
+
+def _load_list(path: Path, cls, problems: Problems) -> list:
+    loader, node = load_data(path, problems)
+    if node is None:
+        return []
+    return loader.value(node, list[cls], "") or []
+
+
+def _check_unique(items: list[tuple[str, int]], loader: Loader, what: str, problems: Problems) -> None:
+    seen: dict[str, int] = {}
+    for key, line in items:
+        if key in seen:
+            problems.error(loader.path, line, 1, "R004", f"{what} '{key}' used twice (first on line {seen[key]})")
+        seen.setdefault(key, line)
+
+
+def _check_index(book: Book, label: str, problems: Problems) -> None:
+    ids = {}
+    for h in book.index:
+        if h.id in ids:
+            problems.error(label, h.line, 1, "R004", f"index id '{h.id}' used twice "
+                                                     f"(first on line {ids[h.id]})")
+        ids.setdefault(h.id, h.line)
+    by_text = {h.heading: h.id for h in book.index}
+    people = {p.id for p in book.people}
+    for h in book.index:
+        if h.person and h.person not in people:
+            problems.error(label, h.line, 1, "R008", f"'{h.heading}': person '{h.person}' has no biography")
+        for kind in ("see", "see_also"):
+            resolved = []
+            for target in getattr(h, kind):
+                if target in ids:
+                    resolved.append(target)
+                elif target in by_text:
+                    resolved.append(by_text[target])
+                else:
+                    problems.error(label, h.line, 1, "R008",
+                                   f"'{h.heading}': {kind.replace('_', ' ')} '{target}' is not an index heading")
+            setattr(h, kind, resolved)
+
+
+def _convert_batch(markdown: dict[str, str], cache: Path, problems: Problems, root: Path,
+                   args: tuple[str, ...]) -> dict[str, str]:
+    """Many short Markdown texts through one Pandoc call: each in a div named by its key."""
+    keys = [k for k, v in markdown.items() if v]
+    doc = "\n\n".join(f"::: {{#k{i}}}\n{markdown[k]}\n:::" for i, k in enumerate(keys))
+    converted = _convert_all([doc], cache, args)[0]
+    if converted.error:
+        problems.error(display_path(root / "book.yaml"), 0, 0, "R002",
+                       f"Pandoc failed on the data files: {converted.error}")
+        return {}
+    div = parse_fragment(converted.html)
+    out = {}
+    for el in div.iter("div"):
+        m = re.fullmatch(r"k(\d+)", el.get("id") or "")
+        if m:
+            out[keys[int(m.group(1))]] = inner_xhtml(el).strip()
+    return out
+
+
+def _unwrap_paragraph(fragment: str) -> str:
+    m = re.fullmatch(r"<p>(.*)</p>", fragment, re.S)
+    return m.group(1) if m and "<p>" not in m.group(1) else fragment
+
+
+# --- the whole book -----------------------------------------------------------------------
+
+def _check_ids_and_links(book: Book, sources: list[Source], problems: Problems) -> None:
+    """Ids are unique across the book, and every `#id` link lands on one."""
+    where: dict[str, str] = {}
+    by_file = {s.entry.file: s for s in sources}
+    for unit in book.units:
+        if not unit.html:
+            continue
+        source = by_file[unit.file]
+        if unit.id in where:
+            # Its note ids repeat the other unit's too; one problem says it all.
+            problems.error(source.label, source.title_line, 1, "R004",
+                           f"unit id '{unit.id}' is used twice (also in {where[unit.id]})")
+            continue
+        for el in parse_fragment(unit.html).iter():
+            el_id = el.get("id") if isinstance(el.tag, str) else None
+            if not el_id:
+                continue
+            if el_id in where:
+                line = _line_of(source.text, "#" + el_id)
+                problems.error(source.label, line, 1, "R004",
+                               f"id '{el_id}' is used twice (also in {where[el_id]})")
+            else:
+                where[el_id] = unit.file
+    for person in book.people:
+        where.setdefault(person.anchor, "biographies")
+    for term in book.glossary:
+        where.setdefault(term.id, "glossary")
+    known_headings = {h.id for h in book.index}
+    for source in sources:
+        for number, line in _lines_outside_code(source.text):
+            for m in LINK_TARGET.finditer(line):
+                if m.group("id") not in where:
+                    problems.error(source.label, number, m.start() + 3, "R005",
+                                   f"link to #{m.group('id')}, which is not an id in the book")
+            for m in re.finditer(r"\{[^}]*\.ix\b[^}]*\bref=\"?([^\s\"}]+)", line):
+                if book.index and m.group(1) not in known_headings:
+                    problems.error(source.label, number, m.start() + 1, "R009",
+                                   f"index mark refers to '{m.group(1)}', which index.yaml does not have")
+
+
+def _line_of(text: str, needle: str) -> int:
+    at = text.find(needle)
+    return text.count("\n", 0, at) + 1 if at >= 0 else 0

@@ -1,0 +1,134 @@
+"""The transform stage: ordered functions Book -> Book, the same for every format."""
+from __future__ import annotations
+
+import bisect
+from typing import Callable
+
+from lxml import etree
+
+from .importer.indexer import match_mentions
+from .model import Book, IndexHeading, Mention
+from .read import parse_fragment, to_xhtml
+
+# A matcher takes a unit's paragraphs (blank-line separated, as in Markdown) and the index
+# headings, and returns (start, end, heading id) spans.
+Matcher = Callable[[str, list[IndexHeading]], list[tuple[int, int, str]]]
+
+BLOCKS = {"p", "li", "dd", "dt", "td", "th", "figcaption", "blockquote", "div", "section",
+          "h1", "h2", "h3", "h4", "h5", "h6", "figure", "table", "ol", "ul", "dl"}
+# Headings, links and notes are not indexed; the index covers the text and captions.
+NOT_INDEXED_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "a", "code", "pre", "sup"}
+NOT_INDEXED_CLASSES = {"noix", "ix", "footnotes"}
+
+
+def mark_index_mentions(book: Book, match: Matcher = match_mentions) -> Book:
+    """Wrap each index mention in `span.ix` with an id, the target of its locator.
+
+    `[Name]{.ix ref=ID}` in the source settles a mention by hand; `.noix`,
+    headings, links and notes are left alone. A mention that crosses markup
+    (`Ivan <em>Smirnov</em>`) is not found."""
+    known = {h.id for h in book.index}
+    counter: dict[str, int] = {}
+    mentions: list[Mention] = []
+
+    def anchor(heading: str) -> str:
+        counter[heading] = counter.get(heading, 0) + 1
+        return f"ix-{heading}-{counter[heading]}"
+
+    for unit in book.units:
+        if not unit.html:
+            continue
+        root = parse_fragment(unit.html)
+        for span in root.iter("span"):
+            if "ix" in _classes(span) and span.get("data-ref") in known:
+                span.set("id", anchor(span.get("data-ref")))
+        # One matcher call per unit, paragraphs apart as in Markdown: the matcher may judge
+        # a name by its sentence, and building its tables once per unit keeps this fast.
+        runs = [run for block in root.iter() if block.tag in BLOCKS and not _excluded(block)
+                for run in _text_runs(block) + [None]]
+        texts = ["\n\n" if run is None else
+                 (run[0].tail if run[1] else run[0].text).replace("\n", " ") for run in runs]
+        starts = [0]
+        for t in texts:
+            starts.append(starts[-1] + len(t))
+        hits: dict[int, list[tuple[int, int, str]]] = {}
+        for start, end, heading in match("".join(texts), book.index):
+            i = bisect.bisect_right(starts, start) - 1
+            if runs[i] is not None and end <= starts[i + 1] and heading in known:
+                hits.setdefault(i, []).append((start - starts[i], end - starts[i], heading))
+        for i in sorted(hits, reverse=True):
+            _wrap(*runs[i], sorted(hits[i]), anchor)
+        for span in root.iter("span"):
+            if "ix" in _classes(span) and span.get("id"):
+                mentions.append(Mention(span.get("data-ref") or span.get("data-heading"),
+                                        span.get("id"), unit.id))
+        unit.html = "".join(to_xhtml(c) + "\n" for c in root)
+    book.mentions = mentions
+    return book
+
+
+def _classes(el: etree._Element) -> set[str]:
+    return set((el.get("class") or "").split())
+
+
+def _excluded(el: etree._Element) -> bool:
+    while el is not None:
+        if el.tag in NOT_INDEXED_TAGS or NOT_INDEXED_CLASSES & _classes(el):
+            return True
+        el = el.getparent()
+    return False
+
+
+def _text_runs(block: etree._Element) -> list[tuple[etree._Element, bool]]:
+    """The text nodes of `block` itself (not of nested blocks), as (element, is_tail)."""
+    runs = []
+
+    def visit(el: etree._Element) -> None:
+        if el.text:
+            runs.append((el, False))
+        for child in el:
+            if isinstance(child.tag, str) and child.tag not in BLOCKS and not _excluded(child):
+                visit(child)
+            if child.tail:
+                runs.append((child, True))
+    visit(block)
+    return runs
+
+
+def _wrap(el: etree._Element, is_tail: bool, hits: list[tuple[int, int, str]],
+          anchor: Callable[[str], str]) -> None:
+    """Cut one text node into text and `span.ix` elements at the hits."""
+    text = el.tail if is_tail else el.text
+    spans: list[etree._Element] = []
+    lead = ""
+    pos = 0
+    for start, end, heading in hits:
+        if start < pos:
+            continue
+        if spans:
+            spans[-1].tail = text[pos:start]
+        else:
+            lead = text[:start]
+        span = etree.Element("span", {"class": "ix", "data-heading": heading, "id": anchor(heading)})
+        span.text = text[start:end]
+        spans.append(span)
+        pos = end
+    spans[-1].tail = text[pos:]
+    if is_tail:
+        el.tail = lead
+        for span in reversed(spans):
+            el.addnext(span)
+    else:
+        el.text = lead
+        for k, span in enumerate(spans):
+            el.insert(k, span)
+
+
+TRANSFORMS: tuple[Callable[[Book], Book], ...] = (mark_index_mentions,)
+
+
+def transform(book: Book) -> Book:
+    """Every transform in order."""
+    for step in TRANSFORMS:
+        book = step(book)
+    return book

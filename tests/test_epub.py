@@ -1,0 +1,389 @@
+"""The EPUB edition of the mini-book: validators, notes, index, page list, reproducibility, bad input."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from bookbuild import validate
+from bookbuild.cli import main
+
+FIXTURE = Path(__file__).parent / "fixtures" / "mini-book"
+REAL_BOOK = Path(__file__).parent.parent / "book"
+NS = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops",
+      "opf": "http://www.idpf.org/2007/opf"}
+EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
+NOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
+
+
+def copy_book(tmp_path: Path) -> Path:
+    """A private copy of the mini-book, so that a test may break it."""
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE, repo, ignore=shutil.ignore_patterns("build"))
+    return repo
+
+
+def build(book: Path, out: Path, *extra: str) -> int:
+    return main(["-q", "epub", "--book", str(book), "-o", str(out), *extra])
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    return copy_book(tmp_path_factory.mktemp("mini"))
+
+
+@pytest.fixture(scope="module")
+def plain(repo, tmp_path_factory) -> Path:
+    """The mini-book without a page map."""
+    out = tmp_path_factory.mktemp("plain") / "mini-book.epub"
+    assert build(repo / "book", out) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def paged(repo, tmp_path_factory) -> Path:
+    """The mini-book with a page map such as the PDF build writes."""
+    page_map = tmp_path_factory.mktemp("map") / "pagemap.json"
+    page_map.write_text(json.dumps(fake_page_map(repo / "book")), encoding="utf-8")
+    out = tmp_path_factory.mktemp("paged") / "mini-book.epub"
+    assert build(repo / "book", out, "--page-map", str(page_map)) == 0
+    return out
+
+
+def fake_page_map(book: Path, first_words: bool = True) -> dict:
+    """In the PDF build's shape: front matter on pages i–iv, then each unit on a recto
+    (a blank verso before it when needed), two paragraphs to a page; every id lands
+    on its paragraph's page. (`labels` and `first_words` repeat `pages` for the tests.)"""
+    from bookbuild.read import read_book
+    from bookbuild.transform import transform
+
+    labels = ["i", "ii", "iii", "iv"]
+    words = ["", "", "", ""]
+    anchors: dict[str, int] = {}
+    for unit in transform(read_book(book)).units:
+        if len(labels) % 2:
+            labels.append(str(len(labels) - 3))
+            words.append("")
+        root = etree.fromstring(f"<div>{unit.html}</div>")
+        anchors[unit.id] = len(labels)
+        labels.append(str(len(labels) - 3))
+        words.append(" ".join(root.find(".//h1").itertext()).split()[0])
+        paragraphs = [p for p in root.iter("p") if not any(a.tag == "section" for a in p.iterancestors()
+                                                          if "footnotes" in (a.get("class") or ""))]
+        for n, p in enumerate(paragraphs):
+            if n and n % 2 == 0:
+                labels.append(str(len(labels) - 3))
+                words.append(" ".join("".join(p.itertext()).split()[:8]))
+            for el in p.iter():
+                if el.get("id"):
+                    anchors[el.get("id")] = len(labels) - 1
+    return {"pages": [{"label": label, "index": i, "text": text if first_words else None}
+                      for i, (label, text) in enumerate(zip(labels, words))],
+            "anchor_pages": anchors, "labels": labels, "first_words": words}
+
+
+def read(epub: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(epub) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def xhtml(files: dict[str, bytes], name: str) -> etree._Element:
+    return etree.fromstring(files[f"EPUB/text/{name}"])
+
+
+def chapters(repo: Path) -> list[Path]:
+    return sorted((repo / "book" / "text").glob("0[1-9]-*.md"))
+
+
+# The validators -----------------------------------------------------------------
+
+def test_epubcheck_finds_nothing(plain, paged, tmp_path):
+    if not shutil.which("java"):
+        pytest.skip("EPUBCheck needs Java: run scripts/install-validators.sh")
+    for epub in (plain, paged):
+        report = validate.run_epubcheck(epub, tmp_path / epub.parent.name)
+        assert report.messages == [] and report.count("fatal", "error", "warning") == 0
+
+
+def test_ace_finds_no_violation(paged, tmp_path):
+    try:
+        report = validate.run_ace(paged, tmp_path / "ace")
+    except validate.ValidatorMissing as exc:
+        pytest.skip(str(exc))
+    assert report.messages == [] and validate.violations(report) == 0
+
+
+# Notes --------------------------------------------------------------------------------
+
+def test_each_chapter_has_its_notes_numbered_as_printed_with_backlinks(repo, plain):
+    files = read(plain)
+    for source in chapters(repo):
+        text = source.read_text(encoding="utf-8")
+        refs = [m.group(1) for m in NOTE_REF.finditer(text)]
+        doc = xhtml(files, f"{source.stem}.xhtml")
+        noterefs = doc.findall(".//x:a[@epub:type='noteref']", NS)
+        assert len(noterefs) == len(refs), source.name
+        assert [a.text for a in noterefs] == [str(i) for i in range(1, len(refs) + 1)]
+        assert all(a.get("role") == "doc-noteref" for a in noterefs)
+        section = doc.find(".//x:section[@epub:type='endnotes']", NS)
+        assert section.get("role") == "doc-endnotes"
+        ids = {el.get("id"): el for el in doc.iter() if el.get("id")}
+        for a in noterefs:
+            note = ids[a.get("href")[1:]]
+            assert note.get(EPUB_TYPE) == "endnote" and note.getparent().getparent() is section
+            back = note.find(".//x:a[@role='doc-backlink']", NS)
+            assert back is not None and back.get("href")[1:] in ids
+            assert ids[back.get("href")[1:]].get(EPUB_TYPE) == "noteref"
+
+
+# Index ----------------------------------------------------------------------------------
+
+def locators(files: dict[str, bytes]) -> list[etree._Element]:
+    return xhtml(files, "index.xhtml").findall(".//x:a[@epub:type='index-locator']", NS)
+
+
+def target(files: dict[str, bytes], href: str) -> etree._Element | None:
+    name, _, anchor = href.partition("#")
+    doc = xhtml(files, name)
+    return next((el for el in doc.iter() if el.get("id") == anchor), None)
+
+
+def test_index_locators_land_on_mentions_and_biographies(plain):
+    files = read(plain)
+    found = locators(files)
+    assert len(found) > 10
+    for a in found:
+        el = target(files, a.get("href"))
+        assert el is not None, a.get("href")
+        if a.text == "biography":
+            assert "biography" in el.get("class")
+        else:
+            assert "ix" in el.get("class") and a.text.isdigit()
+    index = xhtml(files, "index.xhtml")
+    assert index.find(".//x:section[@epub:type='index']", NS).get("role") == "doc-index"
+    smirnov = index.find(".//x:li[@id='ixe-smirnov-ivan-nikitich']", NS)
+    mention = target(files, smirnov.find("x:a[@epub:type='index-locator']", NS).get("href"))
+    assert mention.text in ("Smirnov", "Ivan Nikitich Smirnov")
+    see = index.find(".//x:li[@id='ixe-skriabin']//x:span[@epub:type='index-xref-preferred']/x:a", NS)
+    assert see.get("href") == "#ixe-molotov-viacheslav-mikhailovich"
+
+
+# Print pages ------------------------------------------------------------------------------
+
+def test_page_breaks_sit_where_print_pages_begin(paged, repo):
+    files = read(paged)
+    page_map = fake_page_map(repo / "book")
+    nav = xhtml(files, "nav.xhtml")
+    page_list = nav.find(".//x:nav[@epub:type='page-list']", NS)
+    assert page_list.get("role") == "doc-pagelist"
+    links = list(page_list.iter("{*}a"))
+    assert [a.text for a in links] == page_map["labels"]
+    after = text_after_markers(files)
+    for label, words in zip(page_map["labels"], page_map["first_words"]):
+        following = after[label]
+        words = words.replace(" ", "")
+        if words == "":
+            assert following.startswith("\u2980"), label  # a blank page: the next page follows
+        elif label in {page_map["labels"][page_map["anchor_pages"][u.stem[3:]]] for u in chapters(repo)}:
+            assert words in following[:80], (label, following[:80])  # after "Chapter N"
+        else:
+            assert following.startswith(words), (label, words, following[:80])
+    opf = etree.fromstring(files["EPUB/package.opf"])
+    assert opf.findtext(".//opf:meta[@property='pageBreakSource']", namespaces=NS) == \
+        "urn:isbn:9781893638815"
+    assert "pageNavigation" in [m.text for m in opf.findall(".//opf:meta", NS)]
+
+
+def test_without_first_words_pages_still_hold_their_anchors(repo, tmp_path):
+    page_map = fake_page_map(repo / "book", first_words=False)
+    (tmp_path / "map.json").write_text(json.dumps(page_map), encoding="utf-8")
+    out = tmp_path / "book.epub"
+    assert build(repo / "book", out, "--page-map", str(tmp_path / "map.json")) == 0
+    files = read(out)
+    label = None
+    seen = 0
+    for name in re.findall(r'idref="x-([^"]+)"', files["EPUB/package.opf"].decode()):
+        for el in xhtml(files, f"{name}.xhtml").iter():
+            if el.get(EPUB_TYPE) == "pagebreak":
+                label = el.get("aria-label")
+                seen += 1
+            elif el.get("id") in page_map["anchor_pages"] and el.tag != "{%s}section" % NS["x"]:
+                # (A unit's section holds the marker of the page it starts on.)
+                assert label == page_map["labels"][page_map["anchor_pages"][el.get("id")]], el.get("id")
+    assert seen == len(page_map["labels"])
+
+
+def test_the_pdf_builds_page_map_is_used_by_default(tmp_path):
+    pytest.importorskip("bookbuild.pdf", reason="the print build is not there yet")
+    repo = copy_book(tmp_path)
+    assert main(["-q", "pdf", "--book", str(repo / "book")]) == 0
+    page_map = json.loads((repo / "build" / "cache" / "pagemap.json").read_text(encoding="utf-8"))
+    out = tmp_path / "book.epub"
+    assert build(repo / "book", out) == 0
+    files = read(out)
+    page_list = xhtml(files, "nav.xhtml").find(".//x:nav[@epub:type='page-list']", NS)
+    assert [a.text for a in page_list.iter("{*}a")] == [p["label"] for p in page_map["pages"]]
+    after = text_after_markers(files)
+    body = [p for p in page_map["pages"] if p["label"].isdigit() and p["text"]]
+    exact = [p for p in body if after[p["label"]].startswith(p["text"].replace(" ", ""))]
+    # Print adds words of its own ("Chapter 1", an absent photograph's frame), so
+    # not every page can be found by its first words.
+    assert len(exact) >= 0.6 * len(body), [p["label"] for p in body if p not in exact]
+
+
+def test_a_page_may_begin_at_any_element(repo, tmp_path):
+    """Every id the read stage makes starts a page of its own: each marker must
+    still sit where XHTML allows a span (inside lists, tables, figures, notes)."""
+    from bookbuild.read import read_book
+    from bookbuild.transform import transform
+
+    if not shutil.which("java"):
+        pytest.skip("EPUBCheck needs Java: run scripts/install-validators.sh")
+    ids = [el.get("id") for unit in transform(read_book(repo / "book")).units
+           for el in etree.fromstring(f"<div>{unit.html}</div>").iter() if el.get("id")]
+    page_map = {"pages": [{"label": str(n), "text": None} for n in range(1, len(ids) + 1)],
+                "anchor_pages": {anchor: n for n, anchor in enumerate(ids)}}
+    (tmp_path / "map.json").write_text(json.dumps(page_map), encoding="utf-8")
+    out = tmp_path / "book.epub"
+    assert build(repo / "book", out, "--page-map", str(tmp_path / "map.json")) == 0
+    report = validate.run_epubcheck(out, tmp_path)
+    assert report.messages == []
+
+
+def test_index_locators_name_print_pages(paged, repo):
+    files = read(paged)
+    page_map = fake_page_map(repo / "book")
+    for a in locators(files):
+        anchor = a.get("href").partition("#")[2]
+        if anchor in page_map["anchor_pages"]:
+            assert a.text == page_map["labels"][page_map["anchor_pages"][anchor]]
+
+
+def text_after_markers(files: dict[str, bytes]) -> dict[str, str]:
+    """For every page-break marker, the reading-order text that follows it, without
+    spaces (another marker shows as ⦀)."""
+    spine = [n for n in sorted(files) if n.startswith("EPUB/text/") and "nav" not in n]
+    order = re.findall(r'idref="x-([^"]+)"', files["EPUB/package.opf"].decode())
+    pieces = []
+    for name in order:
+        if f"EPUB/text/{name}.xhtml" not in spine:
+            continue
+        doc = xhtml(files, f"{name}.xhtml")
+        for marker in doc.iter("{*}span"):
+            if marker.get(EPUB_TYPE) == "pagebreak":
+                marker.text = f"\u2980{marker.get('aria-label')}\u2981"
+        pieces.append("".join(doc.find("x:body", NS).itertext()))
+    text = re.sub(r"\s+", "", "".join(pieces))
+    return {m.group(1): text[m.end():] for m in re.finditer(r"\u2980([^\u2981]+)\u2981", text)}
+
+
+def test_without_page_map_no_page_list_is_claimed(plain):
+    files = read(plain)
+    assert b"page-list" not in files["EPUB/text/nav.xhtml"]
+    opf = files["EPUB/package.opf"].decode()
+    assert "pageBreakSource" not in opf and "printPageNumbers" not in opf
+
+
+# Package ----------------------------------------------------------------------------------
+
+def test_metadata(plain):
+    opf = etree.fromstring(read(plain)["EPUB/package.opf"])
+
+    def meta(prop):
+        return [m.text for m in opf.findall(f".//opf:meta[@property='{prop}']", NS)]
+    assert meta("belongs-to-collection") == ["Was There an Alternative?"]
+    assert meta("group-position") == ["2"]
+    assert meta("schema:accessMode") == ["textual", "visual"]
+    assert "index" in meta("schema:accessibilityFeature")
+    assert meta("dcterms:conformsTo") == ["EPUB Accessibility 1.1 - WCAG 2.1 Level AA"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", meta("dcterms:modified")[0])
+    assert meta("role") == ["aut", "trl"]
+    assert meta("file-as") == ["Rogovin, Vadim Z.", "Choate, Frederick S."]
+
+
+def test_russian_is_marked_in_both_attributes(plain):
+    doc = xhtml(read(plain), "00-foreword.xhtml")
+    russian = [el for el in doc.iter() if el.get("lang") == "ru"]
+    assert russian and all(el.get("{http://www.w3.org/XML/1998/namespace}lang") == "ru" for el in russian)
+
+
+def test_absent_art_is_a_marked_frame_and_present_art_is_packed(plain):
+    files = read(plain)
+    doc = xhtml(files, "01-the-grain-crisis.xhtml")
+    frame = doc.find(".//x:figure[@id='fig-molotov']/x:div[@class='figure-placeholder']", NS)
+    assert frame is not None and "Molotov" in frame.get("aria-label")
+    assert "EPUB/images/poster.png" in files
+    assert all(not name.startswith("EPUB/images/molotov") for name in files)
+
+
+def test_fonts_are_subset_and_embedded(plain):
+    files = read(plain)
+    fonts = {n: d for n, d in files.items() if n.startswith("EPUB/fonts/")}
+    assert set(fonts) == {"EPUB/fonts/EBGaramond-Regular.otf", "EPUB/fonts/EBGaramond-Italic.otf"}
+    assert all(len(d) < 100_000 for d in fonts.values())
+
+
+def test_two_builds_are_byte_identical_and_zipped_as_ocf(repo, plain, tmp_path):
+    again = tmp_path / "again.epub"
+    assert build(repo / "book", again) == 0
+    assert again.read_bytes() == plain.read_bytes()
+    with zipfile.ZipFile(plain) as zf:
+        infos = zf.infolist()
+    assert infos[0].filename == "mimetype" and infos[0].compress_type == zipfile.ZIP_STORED
+    assert [i.filename for i in infos[1:]] == sorted(i.filename for i in infos[1:])
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+
+
+# Bad input: a clear error with file:line, and the previous EPUB stays ----------------------
+
+BAD_INPUTS = {
+    "broken note reference": ("01-the-grain-crisis.md", "fell far short of the plan.",
+                              "fell far short of the plan.[^9]", "N003"),
+    "unknown index ref": ("03-the-turn.md", "{.ix ref=smirnov-ivan-nikitich}",
+                          "{.ix ref=nobody-at-all}", "R009"),
+    "raw HTML not XHTML": ("00-foreword.md", "in outline.", "in <b>outline.", "E001"),
+    "raw HTML void tag": ("00-foreword.md", "in outline.", "in outline.<br>", "E001"),
+    "script": ("00-foreword.md", "in outline.", "in outline.<script>alert(1)</script>", "E002"),
+    "event handler": ("00-foreword.md", "in outline.",
+                      'in <span onclick="alert(1)">outline</span>.', "E002"),
+    "image outside the repository": ("01-the-grain-crisis.md", "images/molotov.jpg",
+                                     "../../outside.png", "F003"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
+def test_bad_input_is_reported_and_keeps_the_previous_epub(case, tmp_path, capsys):
+    repo = copy_book(tmp_path)
+    out = tmp_path / "book.epub"
+    assert build(repo / "book", out) == 0
+    before = out.read_bytes()
+    name, old, new, code = BAD_INPUTS[case]
+    source = repo / "book" / "text" / name
+    text = source.read_text(encoding="utf-8")
+    assert old in text
+    source.write_text(text.replace(old, new, 1), encoding="utf-8")
+    line = text[:text.index(old)].count("\n") + 1
+    capsys.readouterr()
+    assert build(repo / "book", out) == 1
+    err = capsys.readouterr().err
+    assert re.search(rf"{re.escape(name)}:{line}:\d+: error {code}: ", err), err
+    assert out.read_bytes() == before
+
+
+# The real book -------------------------------------------------------------------------
+
+@pytest.mark.integration
+def test_real_book_passes_epubcheck(tmp_path):
+    if not (REAL_BOOK / "book.yaml").exists():
+        pytest.skip("book/ has not been imported yet (python build.py import)")
+    if not shutil.which("java"):
+        pytest.skip("EPUBCheck needs Java: run scripts/install-validators.sh")
+    out = tmp_path / "book.epub"
+    assert build(REAL_BOOK, out) == 0
+    report = validate.run_epubcheck(out, tmp_path)
+    assert report.count("fatal", "error") == 0, "\n".join(report.messages[:20])

@@ -1,0 +1,322 @@
+"""The print interior of the mini-book: geometry, page sequence, contents, index, text, fonts, errors."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from bookbuild import cli
+from bookbuild.read import parse_fragment, read_book
+
+FIXTURE = Path(__file__).parent / "fixtures" / "mini-book"
+REPOSITORY = Path(__file__).parent.parent
+TRIM = [0, 0, 432, 648]          # 6 × 9 in
+MEDIA = [-9, -9, 441, 657]       # plus 0.125 in bleed on every side
+
+
+def build(book: Path, out: Path, *extra: str) -> int:
+    return cli.main(["-q", "pdf", "--book", str(book), "--out", str(out), "--cache",
+                     str(out / "cache"), *extra])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pdf")
+    assert build(FIXTURE / "book", out) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def pdf(built):
+    return built / "mini-book.pdf"
+
+
+@pytest.fixture(scope="module")
+def pages(pdf) -> list[str]:
+    """Each page's text, one pdftotext call per page (the index test needs page-exact text)."""
+    count = len(pikepdf.open(pdf).pages)
+    return [pdftotext(pdf, n) for n in range(1, count + 1)]
+
+
+@pytest.fixture(scope="module")
+def page_map(built) -> dict:
+    return json.loads((built / "cache" / "pagemap-paperback.json").read_text())
+
+
+def pdftotext(pdf: Path, page: int, *options: str) -> str:
+    return subprocess.run(["pdftotext", *options, "-f", str(page), "-l", str(page), str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def body_text(pdf: Path, page: int) -> str:
+    """The text block only, in drawing order (a table cell's lines stay together); the running
+    head and the folio are cropped off."""
+    return pdftotext(pdf, page, "-raw", "-x", "0", "-y", "59", "-W", "450", "-H", "540")
+
+
+def normalize(text: str) -> str:
+    """Whitespace collapsed, automatic hyphenation (U+2010 at a line end) undone."""
+    text = re.sub(r"\u2010\s*\n\s*", "", text)
+    text = re.sub(r"-\s*\n\s*", "-", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def opening_page(pages: list[str], title: str) -> int:
+    """1-based number of the page that opens with `title` (after an optional `Chapter N`)."""
+    for number, text in enumerate(pages, start=1):
+        lines = [line for line in text.splitlines() if line.strip()]
+        head = [line for line in lines[:3] if not line.startswith("Chapter ")]
+        if head and head[0].strip() == title:
+            return number
+    raise AssertionError(f"no page opens with {title!r}")
+
+
+UNIT_TITLES = ["Foreword", "The Grain Crisis of 1928", "The Opposition in Exile", "The Turn"]
+BACK_TITLES = ["Glossary of Abbreviations and Terms", "Selected Biographical Notes", "Index"]
+
+
+def test_pdf_is_built_with_trim_and_bleed_boxes(pdf):
+    with pikepdf.open(pdf) as doc:
+        assert len(doc.pages) == 25
+        for page in doc.pages:
+            assert [float(v) for v in page.TrimBox] == TRIM
+            assert [float(v) for v in page.MediaBox] == MEDIA
+            assert [float(v) for v in page.BleedBox] == MEDIA
+
+
+def test_sequence_of_front_pages(pages):
+    assert normalize(pages[0]) == "A Test Book 1928–1933"
+    assert "Was There an Alternative?" in pages[1]
+    assert "The Left Opposition in Short" in pages[2] and "Translated by Frederick S. Choate" in pages[2]
+    copyright_page = normalize(pages[3])
+    assert "ISBN 9781893638815 (paperback)" in copyright_page
+    assert "Library of Congress Cataloging-in-Publication Data" in copyright_page
+    assert "Soviet Union--Politics and government--1917-1936" in copyright_page
+    assert pages[4].lstrip().startswith("Contents")
+
+
+def test_every_unit_opens_on_a_recto(pages, page_map):
+    for title in UNIT_TITLES + BACK_TITLES + ["Contents"]:
+        assert opening_page(pages, title) % 2 == 1, title
+    for unit in ("foreword", "the-grain-crisis", "the-opposition-in-exile", "the-turn"):
+        assert page_map["anchor_pages"][unit] % 2 == 0  # 0-based index: even is a recto
+
+
+def test_blank_versos_carry_nothing(pages):
+    blanks = [n for n, text in enumerate(pages, start=1) if not text.strip()]
+    assert blanks and all(n % 2 == 0 for n in blanks)
+
+
+def test_running_heads_and_folios(pdf, pages, page_map):
+    """Versos: folio and short title; rectos: unit title and folio; openings: a drop folio."""
+    labels = [p["label"] for p in page_map["pages"]]
+    chapter_one = opening_page(pages, "The Grain Crisis of 1928")
+    assert labels[chapter_one - 1] == "1"
+    verso = pdftotext(pdf, chapter_one + 1, "-layout").strip().splitlines()[0].split()
+    assert verso == ["2", "A", "Test", "Book"]
+    recto = pdftotext(pdf, chapter_one + 2, "-layout").strip().splitlines()[0]
+    assert recto.split() == ["The", "Grain", "Crisis", "of", "1928", "3"]
+    opening = pdftotext(pdf, chapter_one, "-layout").strip().splitlines()
+    assert opening[0].strip() == "Chapter 1" and opening[-1].strip() == "1"
+    foreword = opening_page(pages, "Foreword")
+    assert labels[foreword - 1] == "vii"
+    assert pdftotext(pdf, foreword, "-layout").strip().splitlines()[-1].strip() == "vii"
+
+
+def test_contents_gives_the_pages_where_units_open(pdf, pages):
+    contents = opening_page(pages, "Contents")
+    lines = [re.sub(r"\s+", " ", line).strip()
+             for line in pdftotext(pdf, contents, "-layout").splitlines() if line.strip()]
+    for title in UNIT_TITLES + BACK_TITLES:
+        line = next(line for line in lines if re.fullmatch(rf"(\d+ )?{re.escape(title)} \S+", line))
+        listed = line.rsplit(" ", 1)[1]
+        opening = opening_page(pages, title)
+        printed = pdftotext(pdf, opening, "-layout").strip().splitlines()[-1].strip()
+        assert listed == printed, title
+
+
+def test_index_gives_the_pages_where_names_occur(pdf, pages, page_map, tmp_path):
+    book = read_book(FIXTURE / "book", tmp_path)
+    labels = [p["label"] for p in page_map["pages"]]
+    index_page = opening_page(pages, "Index")
+    index_text = normalize("\n".join(pages[index_page - 1:]))
+    # The text from the first unit on; the front pages (the copyright page names Stalin) are not indexed.
+    body = {n: normalize(body_text(pdf, n)) for n in range(opening_page(pages, "Foreword"), index_page)}
+    marked_by_hand = {m.group(1) for u in book.units for m in re.finditer(r'data-ref="([^"]+)"', u.html)}
+    checked = 0
+    for heading in book.index:
+        if not heading.forms or heading.id in marked_by_hand:
+            continue
+        pattern = "|".join(re.escape(f) for f in heading.forms)
+        expected = {labels[n - 1] for n, text in body.items()
+                    if re.search(rf"(?<!\w)(?:{pattern})(?!\w)", text)}
+        if heading.person:
+            expected.add(labels[page_map["anchor_pages"][f"bio-{heading.person}"]])
+        m = re.search(r"(?<!See )(?<!also )" + re.escape(heading.heading)
+                      + r"((?:, [0-9ivxlc]+(?:–[0-9ivxlc]+)?)*)", index_text)
+        assert m, heading.heading
+        printed = set()
+        for locator in m.group(1).split(", ")[1:]:
+            first, _, last = locator.partition("–")
+            printed.update(labels[labels.index(first):labels.index(last or first) + 1])
+        assert printed == expected, heading.heading
+        checked += 1
+    assert checked == 5
+
+
+def test_biography_pages_are_in_the_index(pdf, pages, page_map):
+    labels = [p["label"] for p in page_map["pages"]]
+    bio_page = labels[page_map["anchor_pages"]["bio-smirnov-aleksandr-petrovich"]]
+    turn = labels[opening_page(pages, "The Turn") - 1]
+    index_text = normalize(pages[opening_page(pages, "Index") - 1])
+    assert f"Smirnov, Aleksandr Petrovich, {turn}, {bio_page}. See also Smirnov, Ivan Nikitich" in index_text
+    assert "Skriabin, V. M. See Molotov (Skriabin), Viacheslav Mikhailovich" in index_text
+
+
+def test_every_paragraph_of_the_sources_is_printed(pdf, pages, tmp_path):
+    book = read_book(FIXTURE / "book", tmp_path)
+    printed = normalize("\n".join(body_text(pdf, n) for n in range(1, len(pages) + 1)))
+    paragraphs = []
+    for unit in book.units:
+        root = parse_fragment(unit.html)
+        for el in root.iter("p", "figcaption", "td", "th"):
+            if not any("footnotes" in (a.get("class") or "") for a in el.iterancestors("section")):
+                paragraphs.append(el.text_content())
+        paragraphs += [parse_fragment(n.html).text_content() for n in unit.notes]
+    paragraphs += [parse_fragment(t.definition_html).text_content() for t in book.glossary]
+    paragraphs += [parse_fragment(p.text_html).text_content() for p in book.people]
+    paragraphs += [f"{i.name} {i.dates}" for g in book.congresses for i in g.items]
+    missing = [p for p in map(normalize, paragraphs) if p and p not in printed]
+    assert not missing
+    assert len(paragraphs) == 50
+
+
+def test_fonts_are_embedded_and_all_eb_garamond(pdf):
+    listing = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in listing.splitlines()[2:]]
+    assert rows
+    for row in rows:
+        assert "EB-Garamond" in row[0], row
+        assert row[-5] == "yes", row  # the "emb" column
+
+
+def test_metadata_and_bookmarks(pdf):
+    with pikepdf.open(pdf) as doc:
+        info = doc.docinfo
+        assert str(info.Title) == "A Test Book 1928–1933: The Left Opposition in Short"
+        assert str(info.Author) == "Vadim Z. Rogovin"
+        assert "Soviet Union--Politics and government--1917-1936" in str(info.Keywords)
+        assert str(doc.Root.Lang) == "en"
+        with doc.open_outline() as outline:
+            titles = [item.title for item in outline.root]
+    assert titles == ["A Test Book 1928–1933", "Contents", "Foreword", "1. The Grain Crisis of 1928",
+                      "2. The Opposition in Exile", "3. The Turn", *BACK_TITLES[:1],
+                      "Dates of Party Congresses, Conferences, and Comintern Congresses",
+                      *BACK_TITLES[1:]]
+
+
+def test_links_across_parts_land(pdf):
+    with pikepdf.open(pdf) as doc:
+        names = pikepdf.NameTree(doc.Root.Names.Dests)
+        targets = [str(a.Dest) for page in doc.pages for a in page.obj.get("/Annots", [])
+                   if "/Dest" in a]
+        assert "the-turn" in targets  # the contents, and the cross-reference in chapter 2
+        assert all(t in names for t in targets)
+
+
+def test_the_same_sources_give_the_same_pdf(pdf, tmp_path):
+    assert build(FIXTURE / "book", tmp_path) == 0  # a cold cache: everything laid out again
+    assert (tmp_path / "mini-book.pdf").read_bytes() == pdf.read_bytes()
+
+
+def test_page_map_for_the_epub(page_map):
+    assert page_map["edition"] == "paperback"
+    assert len(page_map["pages"]) == 25
+    assert page_map["anchors"]["the-grain-crisis"] == "1"
+    assert page_map["anchors"]["the-grain-crisis-fn1"] == "3"
+    assert page_map["pages"][9]["text"].startswith("Art absent images/molotov.jpg")
+
+
+def test_only_the_absent_art_is_reported(built, capsys):
+    assert build(FIXTURE / "book", built) == 0  # from the cache: every part is laid out already
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["tests/fixtures/mini-book/book/text/01-the-grain-crisis.md:9:1: warning F001: "
+                   "art for images/molotov.jpg is absent; a placeholder is printed"]
+
+
+def test_strict_turns_warnings_into_errors(built, capsys):
+    before = (built / "mini-book.pdf").read_bytes()
+    assert build(FIXTURE / "book", built, "--strict") == 1
+    err = capsys.readouterr().err
+    assert "01-the-grain-crisis.md:9:1: error F001: art for images/molotov.jpg is absent" in err
+    assert "pdf: failed with 1 error(s); nothing was written" in err
+    assert (built / "mini-book.pdf").read_bytes() == before
+
+
+def test_footnote_edition_puts_notes_at_the_foot_of_the_page(tmp_path):
+    assert build(FIXTURE / "book", tmp_path, "--edition", "cloth") == 0
+    pdf = tmp_path / "mini-book-cloth.pdf"
+    texts = [pdftotext(pdf, n) for n in range(1, len(pikepdf.open(pdf).pages) + 1)]
+    opening = opening_page(texts, "The Grain Crisis of 1928")
+    assert "Pravda, 17 February 1928" in normalize(texts[opening - 1])
+    exile = opening_page(texts, "The Opposition in Exile")
+    assert "1. Letters of 1928 in the Houghton Library" in normalize(texts[exile - 1])
+    assert not any(t.strip().startswith("Notes") for t in texts)
+
+
+@pytest.fixture
+def broken(tmp_path):
+    """A copy of the mini-book, and an output folder that holds a previous PDF."""
+    shutil.copytree(FIXTURE, tmp_path / "repo")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mini-book.pdf").write_bytes(b"%PDF-1.7 the previous, good interior")
+    return tmp_path / "repo", out
+
+
+def test_a_figure_that_is_not_an_image_is_an_error(broken, capsys):
+    repo, out = broken
+    (repo / "images" / "molotov.jpg").write_text("<html>not a photograph</html>")
+    assert build(repo / "book", out) == 1
+    err = capsys.readouterr().err
+    assert "book/text/01-the-grain-crisis.md:9:1: error F002: images/molotov.jpg is not an image" in err
+    assert (out / "mini-book.pdf").read_bytes() == b"%PDF-1.7 the previous, good interior"
+
+
+def test_an_impossible_trim_is_an_error(broken, capsys):
+    repo, out = broken
+    config = repo / "book" / "book.yaml"
+    config.write_text(config.read_text().replace("trim: 6x9in, bleed: 0.125in, notes: endnotes",
+                                                 "trim: 0x9in, bleed: 0.125in, notes: endnotes"))
+    assert build(repo / "book", out) == 1
+    err = capsys.readouterr().err
+    assert 'book/book.yaml:29:79: error C004: editions.paperback.trim: "0x9in" is not a possible page size' in err
+    assert (out / "mini-book.pdf").read_bytes() == b"%PDF-1.7 the previous, good interior"
+
+
+def test_an_edition_that_is_not_in_book_yaml(broken, capsys):
+    repo, out = broken
+    assert build(repo / "book", out, "--edition", "hardback") == 1
+    assert 'error P001: "hardback" is not a print edition in book.yaml (print editions: paperback, cloth)' \
+        in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_the_real_book():
+    root = REPOSITORY / "book"
+    if not (root / "book.yaml").exists():
+        pytest.skip("book/ has not been imported yet")
+    assert cli.main(["-q", "pdf", "--book", str(root)]) == 0
+    book = read_book(root)
+    pdf = REPOSITORY / "build" / f"{book.config.slug}.pdf"
+    with pikepdf.open(pdf) as doc:
+        assert len(doc.pages) > 300
+        assert [float(v) for v in doc.pages[0].TrimBox] == TRIM
+    page_map = json.loads((REPOSITORY / "build" / "cache" / "pagemap-paperback.json").read_text())
+    for unit in book.units:
+        assert page_map["anchor_pages"][unit.id] % 2 == 0, unit.id

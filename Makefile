@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 .PHONY: all epub pdf import check-sources check test setup validators clean
 
-all: epub pdf
+all: pdf epub
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -76,6 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where to write the EPUB (default: build/<slug>.epub beside the book folder)")
     parser.add_argument("--page-map", type=Path,
                         help=f"print page map written by the PDF build (default: {PAGE_MAP}, if present)")
+    parser.add_argument("--no-page-list", action="store_true",
+                        help="leave out print page numbers (no print layout is run)")
     parser.add_argument("--check", action="store_true",
                         help="then run EPUBCheck and Ace on it (install them with scripts/install-validators.sh)")
 
@@ -85,8 +87,15 @@ def run(args: argparse.Namespace) -> int:
     from .transform import transform
 
     book = transform(read_book(args.book))
-    page_map_path = args.page_map or book.repository / PAGE_MAP
-    page_map = load_page_map(page_map_path) if page_map_path.exists() else None
+    if args.no_page_list:
+        page_map_path = None
+    elif args.page_map:
+        page_map_path = args.page_map
+    else:
+        from .pdf import ebook_page_map
+        say = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+        page_map_path = ebook_page_map(book, book.repository / PAGE_MAP.parent, say)
+    page_map = load_page_map(page_map_path) if page_map_path and page_map_path.exists() else None
     data = build(book, page_map)
     out = args.output or book.repository / "build" / f"{book.config.slug}.epub"
     write_atomic(out, data)

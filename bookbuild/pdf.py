@@ -1,6 +1,7 @@
 """`build.py pdf`: the print interior of one edition, build/<slug>.pdf, with its page map."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -140,6 +141,7 @@ def write_page_map(book: Book, edition: Edition, pages, cache: Path) -> None:
         if by_page.get(index):
             after = by_page[index][-1]
     data = {
+        "key": layout_key(book),
         "edition": edition.name,
         "pages": page_list,
         "anchors": {a: pages.labels[i] for a, i in pages.anchors.items()},
@@ -149,3 +151,42 @@ def write_page_map(book: Book, edition: Edition, pages, cache: Path) -> None:
     write_atomic(cache / f"pagemap-{edition.name}.json", text)
     if any(e.page_source == edition.name for e in book.config.editions.values()):
         write_atomic(cache / "pagemap.json", text)
+
+
+def layout_key(book: Book) -> str:
+    """Changes whenever anything that can move a print page changes: sources, styles,
+    print templates and the print code."""
+    here = Path(__file__).parent
+    repo = book.repository
+    paths = [p for p in book.root.rglob("*") if p.is_file() and "received" not in p.relative_to(book.root).parts]
+    paths += list((repo / "styles").glob("*.css")) + list((repo / "templates" / "print").rglob("*.*"))
+    paths += [here / name for name in ("pdf.py", "printlayout.py", "printpdf.py", "read.py", "transform.py")]
+    digest = hashlib.sha256()
+    for path in sorted(p for p in paths if p.is_file()):
+        digest.update(str(path.relative_to(repo) if path.is_relative_to(repo) else path.name).encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def ebook_page_map(book: Book, cache: Path, say=None) -> Path | None:
+    """The page map of the edition the ebook takes its page numbers from, laid out
+    again only when the key of its inputs changed (unchanged parts come from the cache)."""
+    source = next((e.page_source for e in book.config.editions.values()
+                   if e.format == "epub" and e.page_source), None)
+    if not source:
+        return None
+    path = cache / "pagemap.json"
+    key = layout_key(book)
+    if path.exists():
+        try:
+            if json.loads(path.read_text(encoding="utf-8")).get("key") == key:
+                return path
+        except (OSError, ValueError):
+            pass
+    edition = print_edition(book, source)
+    if say:
+        say(f"epub: laying out the {source} edition for its page numbers")
+    problems = Problems()
+    _, result = build_pdf(book, edition, problems, cache)
+    write_page_map(book, edition, result.pages, cache)
+    return path

@@ -16,6 +16,7 @@ COMMANDS = {
     "check-sources": ("bookbuild.checksources", "no-loss check of book/ against the received manuscript"),
     "pdf": ("bookbuild.pdf", "the print interior: build/<slug>.pdf"),
     "epub": ("bookbuild.epub", "the EPUB 3 edition: build/<slug>.epub"),
+    "lint": ("bookbuild.lint", "editorial checks over book/ (codes L001…)"),
 }
 
 

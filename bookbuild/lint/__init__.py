@@ -1,0 +1,168 @@
+"""`build.py lint`: editorial checks over book/, one line per finding, codes L001… (see errors.py)."""
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bookbuild.errors import Problem
+
+from . import facts, names, notes, spelling, typography
+from .ignore import apply, load, unused
+from .report import Finding
+from .source import LOADER, Text, display, read_texts, yaml_texts
+
+IGNORE_FILE = "lint-ignore.yaml"
+WORDLIST = "wordlist.txt"
+# Each data file's fields left out (ids, dates repeated from `dates`) and its Russian fields.
+DATA_FILES = {
+    "glossary.yaml": (frozenset({"see_also"}), frozenset({"original"})),
+    "biographies.yaml": (frozenset({"id", "surname_caps", "born", "died", "born_os", "died_os"}), frozenset()),
+    "congresses.yaml": (frozenset(), frozenset()),
+}
+
+
+@dataclass
+class Result:
+    """What lint found: the findings left after the ignore file, and how many it covered."""
+
+    findings: list[Finding]
+    ignored: int = 0
+
+    def problems(self, strict: bool = False) -> list[Problem]:
+        return [f.problem(strict) for f in self.findings]
+
+
+def lint_book(book: Path, dictionary: Path = spelling.DICTIONARY) -> Result:
+    """Every check over the book folder `book`, in reading order, with the ignore file applied."""
+    findings: list[Finding] = []
+    texts = read_texts(book, unit_files(book))
+    sources = {name: _read_yaml(book, name, findings) for name in [*DATA_FILES, "index.yaml"]}
+    data_texts: list[Text] = []
+    for name, (skip, ru) in DATA_FILES.items():
+        if sources[name] is not None:
+            data_texts += yaml_texts(display(book, name), sources[name], skip, ru)
+    everything = texts + data_texts
+    for n, t in enumerate(everything):
+        t.order = n
+    order = {p: n for n, p in enumerate(dict.fromkeys(t.path for t in everything))}
+
+    findings += typography.check(everything)
+    findings += notes.check(texts)
+    findings += facts.figures(texts, book.parent)
+    findings += facts.dates(everything)
+    if sources["index.yaml"] is not None:
+        source = sources["index.yaml"]
+        headings = [h for h in yaml.load(source, Loader=LOADER) or [] if isinstance(h, dict)]
+        findings += names.check(texts, headings, display(book, "index.yaml"), source)
+    if sources["glossary.yaml"] is not None:
+        findings += facts.glossary(everything, _entries(sources["glossary.yaml"]), display(book, "glossary.yaml"))
+    if dictionary.exists():
+        lexicon = spelling.Lexicon.load(dictionary, book / WORDLIST)
+        occurrences = list(spelling.words(everything, spelling.SPELL_SKIP))
+        variants = list(spelling.variants(occurrences, lexicon))
+        # A word spelt two ways is reported once, as a variant, which names the other spelling.
+        seen = {(f.path, f.line, f.col) for f in variants}
+        findings += [f for f in spelling.unknown(occurrences, lexicon) if (f.path, f.line, f.col) not in seen]
+        findings += variants
+    else:
+        findings.append(Finding(str(dictionary), 0, 0, "L025", f"{dictionary} is missing, so spelling "
+                                "was not checked (install the Debian package wamerican)"))
+
+    ignore_path = book / IGNORE_FILE
+    ignored = 0
+    if ignore_path.exists():
+        shown = display(book, IGNORE_FILE)
+        entries, malformed = load(shown, ignore_path.read_text(encoding="utf-8"))
+        findings, ignored = apply(findings, entries, book.name)
+        findings += malformed + unused(entries, shown)
+    order.setdefault(display(book, IGNORE_FILE), len(order))
+    findings.sort(key=lambda f: (order.get(f.path, len(order)), f.path, f.line, f.col, f.code, f.message))
+    return Result(findings, ignored)
+
+
+def unit_files(book: Path) -> list[str]:
+    """The text files in reading order (book.yaml's contents), then any others in text/."""
+    listed: list[str] = []
+    try:
+        contents = (yaml.safe_load((book / "book.yaml").read_text(encoding="utf-8")) or {}).get("contents") or []
+        listed = [c["file"] for c in contents if isinstance(c, dict) and str(c.get("file", "")).endswith(".md")
+                  and (book / c["file"]).is_file()]
+    except (OSError, yaml.YAMLError, AttributeError):
+        pass
+    others = sorted(f"text/{p.name}" for p in (book / "text").glob("*.md") if f"text/{p.name}" not in listed)
+    return listed + others
+
+
+def _read_yaml(book: Path, name: str, findings: list[Finding]) -> str | None:
+    """A data file's text, or None (with an L026) when it is not valid YAML; None if absent."""
+    path = book / name
+    if not path.exists():
+        return None
+    source = path.read_text(encoding="utf-8")
+    try:
+        yaml.compose(source, Loader=LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        findings.append(Finding(display(book, name), mark.line + 1 if mark else 1, mark.column + 1 if mark else 1,
+                                "L026", f"not valid YAML, so not linted: {getattr(exc, 'problem', None) or exc}"))
+        return None
+    return source
+
+
+def _entries(source: str) -> list[tuple[dict, int]]:
+    """A YAML list's entries with the line each starts on."""
+    root = yaml.compose(source, Loader=LOADER)
+    if not isinstance(root, yaml.SequenceNode):
+        return []
+    data = yaml.load(source, Loader=LOADER)
+    return [(d, n.start_mark.line + 1) for d, n in zip(data, root.value) if isinstance(d, dict)]
+
+
+def unknown_words(book: Path, dictionary: Path = spelling.DICTIONARY) -> Counter:
+    """Words of the book the dictionary does not know, with their counts (to start a word list)."""
+    texts = read_texts(book, unit_files(book))
+    for name, (skip, ru) in DATA_FILES.items():
+        source = _read_yaml(book, name, [])
+        if source is not None:
+            texts += yaml_texts(display(book, name), source, skip, ru)
+    lexicon = spelling.Lexicon.load(dictionary, Path("/nonexistent"))
+    return Counter(spelling.POSSESSIVE.sub("", o.word) for o in spelling.words(texts, spelling.SPELL_SKIP)
+                   if spelling.checkable(o.word) and not lexicon.knows(o.word))
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--book", default="book", help="the book folder (default: book)")
+    parser.add_argument("--json", action="store_true", help="print the findings as JSON (for tools)")
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser.add_argument("--unknown-words", action="store_true",
+                        help="print the words the dictionary does not know, with counts, and stop "
+                             "(to review before adding them to book/wordlist.txt)")
+
+
+def run(args) -> int:
+    book = Path(args.book)
+    if args.unknown_words:
+        for word, count in sorted(unknown_words(book).items(), key=lambda kv: (kv[0].casefold(), kv[0])):
+            print(f"{count}\t{word}")
+        return 0
+    result = lint_book(book)
+    problems = result.problems(args.strict)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if args.json:
+        json.dump({"problems": [p.as_dict() for p in problems], "errors": errors, "warnings": warnings,
+                   "ignored": result.ignored}, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    else:
+        for p in problems:
+            print(p)
+    if not args.quiet:
+        by_code = ", ".join(f"{c} {n}" for c, n in sorted(Counter(p.code for p in problems).items()))
+        print(f"lint: {errors} error(s), {warnings} warning(s){' (' + by_code + ')' if by_code else ''}; "
+              f"{result.ignored} ignored by {display(book, IGNORE_FILE)}", file=sys.stderr)
+    return 1 if errors else 0

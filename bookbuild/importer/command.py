@@ -104,6 +104,8 @@ def import_manuscript(manuscript: Path, out: Path, progress=None) -> dict:
     biographies, fixes = parse_biographies(bio_blocks, source_note, label, problems)
     corrections += fixes
 
+    typeset_back_matter(glossary, biographies["people"], corrections)
+
     from .indexer import build_index
     say("import: name index")
     index, marked = build_index({f"book/{p}": t for p, t in files.items()}, biographies["people"], problems)
@@ -154,6 +156,16 @@ def import_manuscript(manuscript: Path, out: Path, progress=None) -> dict:
         "problems": [p.as_dict() for p in sorted(problems.items)],
     }
     return report
+
+
+def typeset_back_matter(glossary: list[dict], people: list[dict], corrections: list[Correction]) -> None:
+    """Glossary definitions and biographies get the same quotes and dashes as the text."""
+    from .typography import normalize_typography
+
+    for entry, field in [*((g, "definition") for g in glossary), *((p, "text") for p in people)]:
+        if entry.get(field):
+            entry[field], fixes = normalize_typography(entry[field], entry.get("line", 0))
+            corrections.extend(fixes)
 
 
 def _split_source_note(blocks: list[Block]) -> tuple[list[Block], str]:

@@ -8,7 +8,7 @@ VALSTAMP := node_modules/.validators-ok
 MANUSCRIPT ?= $(firstword $(wildcard ../shared/manuscript/bolsheviks-against-stalinism.received.md) book/received/bolsheviks-against-stalinism.received.md)
 PYTEST_ARGS ?=
 
-.PHONY: all epub pdf import check-sources check test setup validators clean
+.PHONY: all epub pdf import check-sources check lint test setup validators clean bench
 
 all: pdf epub
 
@@ -38,6 +38,9 @@ check-sources: setup
 epub: setup
 	$(PY) build.py epub
 
+lint: setup
+	$(PY) build.py lint
+
 check: setup validators
 	$(PY) build.py epub --check
 
@@ -47,6 +50,11 @@ pdf: setup
 test: setup validators
 	$(PY) build.py -q check-sources
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Times and peak memory of the builds on the real book, in a temporary copy of the
+# repository (build/ is left alone), against plain pandoc and WeasyPrint and the goals.
+bench: setup
+	$(PY) scripts/bench.py
 
 clean:
 	rm -rf build

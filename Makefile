@@ -8,7 +8,7 @@ VALSTAMP := node_modules/.validators-ok
 MANUSCRIPT ?= $(firstword $(wildcard ../shared/manuscript/bolsheviks-against-stalinism.received.md) book/received/bolsheviks-against-stalinism.received.md)
 PYTEST_ARGS ?=
 
-.PHONY: all epub pdf import check-sources check lint test setup validators clean bench
+.PHONY: all epub pdf import check-sources check lint test setup validators clean bench proof dist
 
 all: pdf epub
 
@@ -47,6 +47,10 @@ check: setup validators
 pdf: setup
 	$(PY) build.py pdf
 
+# make proof [SINCE=<git ref>] [CHAPTER=<number>]: proof sheets, HTML proof and pictures in build/proof/.
+proof: setup
+	$(PY) build.py proof $(if $(SINCE),--since $(SINCE)) $(if $(CHAPTER),--chapter $(CHAPTER))
+
 test: setup validators
 	$(PY) build.py -q check-sources
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -55,6 +59,10 @@ test: setup validators
 # repository (build/ is left alone), against plain pandoc and WeasyPrint and the goals.
 bench: setup
 	$(PY) scripts/bench.py
+
+# make dist [FORCE=1]: every edition, checked, into dist/<version>/ (FORCE replaces a release).
+dist: setup validators
+	$(PY) build.py dist $(if $(FORCE),--force)
 
 clean:
 	rm -rf build

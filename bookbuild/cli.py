@@ -17,6 +17,8 @@ COMMANDS = {
     "pdf": ("bookbuild.pdf", "the print interior: build/<slug>.pdf"),
     "epub": ("bookbuild.epub", "the EPUB 3 edition: build/<slug>.epub"),
     "lint": ("bookbuild.lint", "editorial checks over book/ (codes L001…)"),
+    "dist": ("bookbuild.dist", "release bundle of every edition: dist/<version>/"),
+    "proof": ("bookbuild.proof", "proof sheets with source markers: build/proof/"),
 }
 
 

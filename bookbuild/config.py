@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from .errors import Problems
-from .model import DATA_ROLES, ROLES, TEXT_ROLES, Config, ContentsEntry, Edition
+from .model import DATA_ROLES, ROLES, TEXT_ROLES, Case, Config, ContentsEntry, Edition
 
 UNITS_IN_PT = {"in": 72.0, "mm": 72 / 25.4, "cm": 72 / 2.54, "pt": 1.0}
 _LENGTH = r"(\d+(?:\.\d+)?)\s*(in|mm|cm|pt)?"
@@ -23,6 +23,13 @@ LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 # trim is a typo, not a format (`0x9in`, `6x90in`).
 TRIM_RANGE_PT = (2 * 72.0, 14 * 72.0)
 MAX_BLEED_PT = 0.5 * 72
+# Book papers run from about 0.002 in (thin 45 lb) to 0.004 in (bulky 70 lb) per page;
+# past 0.01 in a caliper is a slip (a whole leaf, a board, mm for in).
+MAX_CALIPER_PT = 0.01 * 72
+MAX_CASE_PT = 2 * 72
+VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+-]*$")
+DATE = re.compile(r"^\d{4}-\d{2}(?:-\d{2})?$")
+BISAC = re.compile(r"^[A-Z]{3}\d{6}$")
 
 
 def display_path(path: Path) -> str:
@@ -232,6 +239,31 @@ def _check_bleed(loader: Loader, node, value: str, where: str):
     return length
 
 
+def _check_caliper(loader: Loader, node, value: str, where: str):
+    length = parse_length(value)
+    if length is None or not 0 < length <= MAX_CALIPER_PT:
+        loader.error(node, "C004", f"{where}: expected a paper thickness per page, more than 0 and at most "
+                                   f'0.01in (e.g. 0.0025in), got "{value}"')
+        return None
+    return length
+
+
+def _check_case_length(loader: Loader, node, value: str, where: str):
+    length = parse_length(value)
+    if length is None or length > MAX_CASE_PT:
+        loader.error(node, "C004", f'{where}: expected a length up to 2in (e.g. 0.75in), got "{value}"')
+        return None
+    return length
+
+
+def _check_bisac(loader: Loader, node, value: list[str], where: str):
+    wrong = [code for code in value if not BISAC.match(code)]
+    if wrong:
+        loader.error(node, "C004", f'{where}: expected BISAC codes such as HIS032000, got "{wrong[0]}"')
+        return None
+    return value
+
+
 def _choice(*allowed: str):
     def check(loader: Loader, node, value: str, where: str):
         if value not in allowed:
@@ -258,16 +290,25 @@ def _check_pattern(pattern: re.Pattern, what: str):
 
 
 # Settings written as text and kept as numbers.
-PARSED = {(Edition, "trim"), (Edition, "bleed")}
+PARSED = {(Edition, "trim"), (Edition, "bleed"), (Edition, "caliper"),
+          (Case, "wrap"), (Case, "hinge"), (Case, "board")}
 
 CHECKS = {
     (Config, "slug"): _check_pattern(SLUG, "lower-case words joined by hyphens"),
     (Config, "language"): _check_pattern(LANGUAGE, "a language code such as en or en-US"),
+    (Config, "version"): _check_pattern(VERSION, "a version such as 1.0.0 (letters, digits, dots, + and -)"),
+    (Config, "published"): _check_pattern(DATE, "a date YYYY-MM-DD or YYYY-MM"),
+    (Config, "bisac"): _check_bisac,
     (Edition, "format"): _choice("epub", "print"),
     (Edition, "notes"): _choice("endnotes", "footnotes"),
     (Edition, "isbn"): _check_isbn,
     (Edition, "trim"): _check_trim,
     (Edition, "bleed"): _check_bleed,
+    (Edition, "caliper"): _check_caliper,
+    (Edition, "cover"): _choice("wrap", "case", "image"),
+    (Case, "wrap"): _check_case_length,
+    (Case, "hinge"): _check_case_length,
+    (Case, "board"): _check_case_length,
     (ContentsEntry, "role"): _choice(*ROLES),
 }
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
+import os
 import re
 import sys
 import unicodedata
@@ -11,16 +13,17 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 from lxml import etree
 from markupsafe import Markup
 
 from . import epubmarkup as mk
-from .epubpackage import iso_modified, sources_modified, subset_fonts, text_cover, zip_epub
+from .epubpackage import FONT_DIR, iso_modified, sources_modified, subset_fonts, text_cover, zip_epub
 from .config import display_path
 from .errors import BuildError, Problems
 from .fsutil import write_atomic
 from .model import FRONT_ROLES, Book, Unit
+from .outputcache import Inputs, Stamp
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates" / "epub"
@@ -83,49 +86,105 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    root = Path(args.book).resolve()
+    cache = root.parent / "build" / "cache"
+    stamp = Stamp(cache, "epub")
+    sources = inputs_key(root, args)
+    # The page map is whichever file this build would read; checked before the book
+    # is read, since reading it (Pandoc, the index) is most of an unchanged build's time.
+    candidate = None if args.no_page_list else Path(args.page_map) if args.page_map else cache / PAGE_MAP.name
+    record = stamp.fresh(output_key(sources, read_bytes(candidate)))
+    if record is not None:
+        return replay(record, args, root.parent / "build")
+
     from .read import read_book
     from .transform import transform
 
-    book = transform(read_book(args.book))
-    if args.no_page_list:
-        page_map_path = None
-    elif args.page_map:
-        page_map_path = args.page_map
-    else:
+    book = transform(read_book(root))
+    page_map_path = candidate
+    if candidate is not None and not args.page_map:
         from .pdf import ebook_page_map
         say = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-        page_map_path = ebook_page_map(book, book.repository / PAGE_MAP.parent, say)
-    page_map = load_page_map(page_map_path) if page_map_path and page_map_path.exists() else None
-    data = build(book, page_map)
-    out = args.output or book.repository / "build" / f"{book.config.slug}.epub"
+        page_map_path = ebook_page_map(book, cache, say)
+    raw_map = read_bytes(page_map_path)
+    page_map = parse_page_map(raw_map) if raw_map is not None else None
+    data = build(book, page_map, cache)
+    out = Path(args.output) if args.output else book.repository / "build" / f"{book.config.slug}.epub"
     write_atomic(out, data)
-    for problem in book.warnings:
-        print(problem, file=sys.stderr)
+    warnings = [str(problem) for problem in book.warnings]
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    pages = f"page-list from {page_map_path}" if page_map else "no page map: no page-list"
+    summary = f"{out} ({len(data) // 1024} KiB; {pages})"
     if not args.quiet:
-        pages = f"page-list from {page_map_path}" if page_map else "no page map: no page-list"
-        print(f"epub: wrote {out} ({len(data) // 1024} KiB; {pages})", file=sys.stderr)
+        print(f"epub: wrote {summary}", file=sys.stderr)
+    used = raw_map if page_map_path == candidate else read_bytes(candidate)
+    stamp.save(output_key(sources, used), {out: data}, warnings, summary)
     if args.check:
         from .validate import check
         return check(out, book.repository / "build")
     return 0
 
 
+def inputs_key(root: Path, args: argparse.Namespace) -> str:
+    """A digest of everything the EPUB is made from but the page map: the book folder
+    (the received manuscript aside), the art, the fonts, the pipeline's code, templates
+    and styles (which the page map's own key covers too), the options and the sources'
+    modification date that goes into the package."""
+    output = Path(args.output).resolve() if args.output else "default"
+    inputs = Inputs("epub", root, output, args.no_page_list, args.page_map or "")
+    inputs.code().tree(root, skip=("received",)).stats(root.parent / "images").stats(FONT_DIR)
+    inputs.text(iso_modified(sources_modified(root)), os.environ.get("PYPANDOC_PANDOC", ""))
+    return inputs.hexdigest()
+
+
+def output_key(sources: str, page_map: bytes | None) -> str:
+    return Inputs(sources, hashlib.sha256(page_map).hexdigest() if page_map is not None else "none").hexdigest()
+
+
+def read_bytes(path: Path | None) -> bytes | None:
+    try:
+        return path.read_bytes() if path is not None else None
+    except OSError:
+        return None
+
+
+def replay(record: dict, args: argparse.Namespace, build_dir: Path) -> int:
+    """What the last build said, for a build that has nothing to do."""
+    for message in record["messages"]:
+        print(message, file=sys.stderr)
+    if not args.quiet:
+        print(f"epub: up to date, nothing changed: {record['summary']}", file=sys.stderr)
+    if args.check:
+        from .validate import check
+        return check(Path(next(iter(record["outputs"]))), build_dir)
+    return 0
+
+
 # The build -----------------------------------------------------------------
 
-def environment() -> Environment:
+def environment(cache: Path | None = None) -> Environment:
+    """The templates' environment; compiled templates are kept in `cache` when given."""
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
-                       undefined=StrictUndefined, keep_trailing_newline=True)
+                       undefined=StrictUndefined, keep_trailing_newline=True,
+                       bytecode_cache=FileSystemBytecodeCache(str(mkdirs(cache))) if cache else None)
 
 
-def build(book: Book, page_map: dict | None) -> bytes:
-    """The EPUB's bytes; raises BuildError listing every problem.
+def mkdirs(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build(book: Book, page_map: dict | None, cache: Path | None = None) -> bytes:
+    """The EPUB's bytes; raises BuildError listing every problem. Compiled templates,
+    subset fonts and the generated cover are kept in `cache` when given.
 
     Written with zipfile from our own XHTML, OPF and nav rather than EbookLib:
     EbookLib regenerates each document from its own template (dropping `<head>`
     content and `<body>` attributes) and invents a page-list from every element
     with `epub:type` and an id; neither can be switched off entirely."""
     problems = Problems()
-    env = environment()
+    env = environment(cache / "epub-templates" if cache else None)
     files: dict[str, bytes] = {}
     docs: list[Doc] = []
     for entry in book.config.contents:
@@ -139,19 +198,19 @@ def build(book: Book, page_map: dict | None) -> bytes:
                             "index", entry.file, book.config.language, "backmatter"))
     if problems.errors:
         raise BuildError(problems.items)
-    link_across_files(docs)
-    spine = front_docs(book, env, files) + docs
+    doc_of = link_across_files(docs)
+    spine = front_docs(book, env, files, cache) + docs
 
     index_doc = next((d for d in docs if d.role == "index"), None)
     if index_doc is not None:
-        index_doc.root = render_index(book, env, docs, labels=None)
+        index_doc.root = render_index(book, env, doc_of, labels=None)
     pages: list[mk.Placed] = []
     if page_map:
         pages = mk.place_pagebreaks([(d.name, d.root) for d in spine], page_map["pages"],
                                     page_map["anchors"])
     if index_doc is not None:
         labels = mk.pages_of([(d.name, d.root) for d in spine]) if pages else None
-        final = render_index(book, env, docs, labels)
+        final = render_index(book, env, doc_of, labels)
         carry_pagebreaks(index_doc.root, final)
         index_doc.root = final
     nav = nav_doc(book, env, spine, pages)
@@ -160,7 +219,7 @@ def build(book: Book, page_map: dict | None) -> bytes:
     files.update(write_docs(spine, env))
     files["EPUB/styles/epub.css"] = STYLESHEET.read_bytes()
     used = "".join("".join(d.root.itertext()) + d.title for d in spine)
-    for name, data in subset_fonts(used).items():
+    for name, data in subset_fonts(used, cache / "epub-fonts" if cache else None).items():
         files[f"EPUB/fonts/{name}"] = data
     files["META-INF/container.xml"] = CONTAINER.encode()
     files["EPUB/package.opf"] = package(book, env, spine, files, paged=bool(pages)).encode()
@@ -303,9 +362,9 @@ def epub_image(path: Path) -> tuple[str, bytes]:
     return f"{path.stem}.png", buf.getvalue()
 
 
-def link_across_files(docs: list[Doc]) -> None:
+def link_across_files(docs: list[Doc]) -> dict[str, str]:
     """`#id` links become `file.xhtml#id` now that each unit is its own file
-    (the read stage has checked that every target exists)."""
+    (the read stage has checked that every target exists); returns each id's file."""
     where: dict[str, str] = {}
     for doc in docs:
         for el in doc.root.iter():
@@ -316,20 +375,16 @@ def link_across_files(docs: list[Doc]) -> None:
             target = a.get("href", "")[1:] if a.get("href", "").startswith("#") else None
             if target in where and where[target] != doc.name:
                 a.set("href", f"{where[target]}.xhtml#{target}")
+    return where
 
 
 # Index ---------------------------------------------------------------------
 
-def render_index(book: Book, env: Environment, docs: list[Doc],
+def render_index(book: Book, env: Environment, doc_of: dict[str, str],
                  labels: dict[str, str] | None) -> etree._Element:
-    """EPUB Indexes 1.0 markup. A locator links the mention and is labeled with its
-    print page (one locator per page, to its first mention there) or, without a
-    page map, with a running number."""
-    doc_of = {}
-    for doc in docs:
-        for el in doc.root.iter():
-            if isinstance(el.tag, str) and el.get("id"):
-                doc_of[el.get("id")] = doc.name
+    """EPUB Indexes 1.0 markup. A locator links the mention (found in its document
+    through `doc_of`) and is labeled with its print page (one locator per page, to
+    its first mention there) or, without a page map, with a running number."""
     by_heading: dict[str, list[str]] = {}
     for m in book.mentions:
         by_heading.setdefault(m.heading, []).append(m.anchor)
@@ -390,7 +445,7 @@ def render_fragment(env: Environment, template: str, **context) -> etree._Elemen
     return top
 
 
-def front_docs(book: Book, env: Environment, files: dict[str, bytes]) -> list[Doc]:
+def front_docs(book: Book, env: Environment, files: dict[str, bytes], cache: Path | None = None) -> list[Doc]:
     config = book.config
     lang = config.language
     art = next((book.repository / "images" / n for n in COVER_NAMES
@@ -402,7 +457,8 @@ def front_docs(book: Book, env: Environment, files: dict[str, bytes]) -> list[Do
     else:
         cover = "cover.png"
         series = f"{config.series.title} Volume {config.series.volume}" if config.series else ""
-        files["EPUB/images/cover.png"] = text_cover(config.title, config.subtitle, authors, series)
+        files["EPUB/images/cover.png"] = text_cover(config.title, config.subtitle, authors, series,
+                                                    cache / "epub-cover" if cache else None)
     alt = f"Cover: {config.title}" + (f": {config.subtitle}" if config.subtitle else "") + f", by {authors}"
     inline = {k: Markup(v) for k, v in book.inline_html.items()}
     view = {"config": config, "inline": inline,
@@ -534,13 +590,13 @@ def package(book: Book, env: Environment, spine: list[Doc], files: dict[str, byt
 
 # The page map ------------------------------------------------------------------
 
-def load_page_map(path: Path) -> dict:
+def parse_page_map(data: bytes) -> dict:
     """The page map the PDF build writes: `pages` (every print page in order, with its
     `label` and first words as `text`, "" on a blank page) and `anchor_pages`
     (id → index of the page it landed on)."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {"pages": [mk.PageStart(str(p["label"]), p.get("text")) for p in data["pages"]],
-            "anchors": {k: int(v) for k, v in data["anchor_pages"].items()}}
+    pages = json.loads(data)
+    return {"pages": [mk.PageStart(str(p["label"]), p.get("text")) for p in pages["pages"]],
+            "anchors": {k: int(v) for k, v in pages["anchor_pages"].items()}}
 
 
 # Locations in the sources ------------------------------------------------------

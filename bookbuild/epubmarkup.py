@@ -83,9 +83,13 @@ def make_endnotes(section: etree._Element, notes, heading: str) -> None:
         old.getparent().remove(old)
     if not notes:
         return
+    by_id: dict[str, etree._Element] = {}
+    for el in section.iter():
+        if isinstance(el.tag, str) and el.get("id"):
+            by_id.setdefault(el.get("id"), el)
     for note in notes:
         for ref_id in note.ref_ids:
-            ref = find_id(section, ref_id)
+            ref = by_id[ref_id]
             for child in list(ref):
                 ref.remove(child)
             ref.attrib.clear()
@@ -123,10 +127,6 @@ def make_endnotes(section: etree._Element, notes, heading: str) -> None:
         first.insert(0, back)
 
 
-def find_id(root: etree._Element, wanted: str) -> etree._Element:
-    return next(el for el in root.iter() if isinstance(el.tag, str) and el.get("id") == wanted)
-
-
 # Page breaks ----------------------------------------------------------------
 
 HEADINGS = {h(t) for t in ("h1", "h2", "h3", "h4", "h5", "h6")}
@@ -137,6 +137,7 @@ BLOCKS = HEADINGS | {h(t) for t in ("p", "li", "dd", "dt", "td", "th", "figcapti
 STRUCTURAL = {h(t) for t in ("ol", "ul", "dl", "table", "thead", "tbody", "tfoot", "tr", "figure")}
 TAKES_TEXT = {h(t) for t in ("li", "dt", "dd", "td", "th", "figcaption", "caption")}
 COLUMNS = {h("colgroup"), h("col")}
+NAV = h("nav")
 
 
 @dataclass
@@ -168,48 +169,39 @@ class TextNode:
 
 class Stream:
     """The reading order as words: every text node with its running word position,
-    and every id with the position of the first word after it."""
+    every id with the position of the first word after it, and every word normalised
+    for comparison (`plain[position]`), as the tree was when the stream was made."""
 
     def __init__(self, docs: list[tuple[str, etree._Element]]):
         self.nodes: list[TextNode] = []
         self.anchors: dict[str, tuple[int, str, etree._Element]] = {}
+        self.plain: list[str] = []
         pos = 0
         for name, root in docs:
-            for el in root.iter():
-                if not isinstance(el.tag, str):
-                    continue
-                skip = in_noteref(el)
+            elements = [el for el in root.iter() if isinstance(el.tag, str)]
+            # Note references and navigation are not text of the page: everything inside them.
+            hidden = {sub for el in elements if el.get("role") == "doc-noteref" or el.tag == NAV
+                      for sub in el.iter()}
+            for el in elements:
                 if el.get("id") and el.get("id") not in self.anchors:
                     self.anchors[el.get("id")] = (pos, name, el)
-                if el.text and el.text.strip() and not skip:
+                if el.text and el.text.strip() and el not in hidden:
                     self.nodes.append(TextNode(pos, name, el, False))
-                    pos += len(el.text.split())
+                    words = plain_words(el.text)
+                    self.plain += words
+                    pos += len(words)
                 parent = el.getparent()
-                if el.tail and el.tail.strip() and parent is not None and not in_noteref(parent):
+                if el.tail and el.tail.strip() and parent is not None and parent not in hidden:
                     self.nodes.append(TextNode(pos, name, el, True))
-                    pos += len(el.tail.split())
+                    words = plain_words(el.tail)
+                    self.plain += words
+                    pos += len(words)
         self.words = pos
         self.starts = [n.word for n in self.nodes]
 
     def node_at(self, word: int) -> TextNode:
         return self.nodes[max(bisect.bisect_right(self.starts, word) - 1, 0)]
 
-    def words_from(self, word: int, count: int) -> list[tuple[int, str]]:
-        out: list[tuple[int, str]] = []
-        i = max(bisect.bisect_right(self.starts, word) - 1, 0)
-        while i < len(self.nodes) and len(out) < count:
-            node = self.nodes[i]
-            out.extend((node.word + k, w) for k, w in enumerate(node.text.split()) if node.word + k >= word)
-            i += 1
-        return out[:count]
-
-
-def in_noteref(el: etree._Element) -> bool:
-    while el is not None:
-        if el.get("role") == "doc-noteref" or el.tag == h("nav"):
-            return True
-        el = el.getparent()
-    return False
 
 
 def pagebreak(label: str, id_: str) -> etree._Element:
@@ -218,29 +210,37 @@ def pagebreak(label: str, id_: str) -> etree._Element:
         "role": "doc-pagebreak", "aria-label": label})
 
 
-def normalise_word(word: str) -> str:
-    return re.sub(r"[\u00ad\u2010-]", "", word)
+# Print hyphenates and the sources do not: soft hyphens, hyphens and U+2010 are left
+# out of words when they are compared.
+SOFT_HYPHENS = str.maketrans("", "", "\u00ad\u2010-")
+
+
+def plain_words(text: str) -> list[str]:
+    """The words of `text` as compared with print's (as many as `text.split()` gives)."""
+    words = text.split()
+    if "-" in text or "\u00ad" in text or "\u2010" in text:
+        return [w.translate(SOFT_HYPHENS) for w in words]
+    return words
 
 
 def find_words(stream: Stream, lo: int, hi: int, text: str) -> int | None:
     """Where a page's first words occur between word positions `lo` and `hi`."""
-    wanted = [normalise_word(w) for w in text.split()][:6]
+    wanted = plain_words(text)[:6]
     # One or two words ("Index") are found in too many places to mean anything.
     if len(wanted) < 3:
         return None
-    have = stream.words_from(lo, hi - lo + 2 * len(wanted))
-    plain = [normalise_word(w) for _pos, w in have]
+    plain = stream.plain[lo:max(lo, hi + 2 * len(wanted))]
     # Compared without spaces: markup splits "Smirnov," into "Smirnov" and ",".
     rest = "".join(wanted[1:])
     for i in range(len(plain)):
-        if have[i][0] > hi:
+        if lo + i > hi:
             break
         # A page may begin in the middle of a hyphenated word ("tion of the").
         head = plain[i] == wanted[0] or (len(wanted[0]) > 2 and plain[i].endswith(wanted[0]))
         if head and "".join(plain[i + 1:i + 1 + 2 * len(wanted)]).startswith(rest):
-            return have[i][0]
+            return lo + i
         if "".join(plain[i:i + 2 * len(wanted)]).startswith(wanted[0] + rest) and wanted[0].startswith(plain[i]):
-            return have[i][0]
+            return lo + i
     return None
 
 
@@ -264,9 +264,15 @@ def estimate_starts(stream: Stream, pages: list[PageStart], anchors: dict[str, i
         first_on.setdefault(page, (pos, anchor))
         last_on[page] = pos
     starts: list[float | None] = [None] * len(pages)
+    # hi_from[i]: the first anchor on page i or later (anchors never lie past the end).
+    hi_from = [stream.words] * (len(pages) + 1)
+    for i in reversed(range(len(pages))):
+        hi_from[i] = min(hi_from[i + 1], first_on[i][0]) if i in first_on else hi_from[i + 1]
+    lo = 0
     for i, page in enumerate(pages):
-        lo = max((last_on[p] for p in last_on if p < i), default=0)
-        hi = min((first_on[p][0] for p in first_on if p >= i), default=stream.words)
+        if i - 1 in last_on:
+            lo = max(lo, last_on[i - 1])
+        hi = hi_from[i]
         found = find_words(stream, lo, hi, page.text) if page.text else None
         if found is not None:
             starts[i] = found
@@ -275,12 +281,14 @@ def estimate_starts(stream: Stream, pages: list[PageStart], anchors: dict[str, i
             el = stream.anchors[anchor][2]
             starts[i] = pos if el.tag in BLOCKS or not last_on or lo == 0 else (lo + pos + 1) / 2
     blank = [i for i, page in enumerate(pages) if page.text == "" and starts[i] is None]
+    blanks = set(blank)
     known = [i for i, s in enumerate(starts) if s is not None]
     for i, s in enumerate(starts):
-        if s is not None or i in blank:
+        if s is not None or i in blanks:
             continue
-        lower = max((k for k in known if k < i), default=None)
-        upper = min((k for k in known if k > i), default=None)
+        at = bisect.bisect_left(known, i)
+        lower = known[at - 1] if at else None
+        upper = known[at] if at < len(known) else None
         # Pages lower+1 … upper-1 fill the words after the last anchor of page
         # `lower` up to where page `upper` begins, along with the rest of page
         # `lower` (counted as half a page).

@@ -2,7 +2,7 @@
 
 Codes are a letter and three digits, grouped by stage (I: import, S: sources
 check, C: configuration, N: notes, F: figures, X: index, P: print, E: epub,
-L: lint). A code is never reused: retire it by leaving it in RETIRED.
+L: lint, Q: proof, D: dist). A code is never reused: retire it by leaving it in RETIRED.
 """
 from __future__ import annotations
 
@@ -65,6 +65,11 @@ CODES: dict[str, str] = {
     "P004": "font not embedded in the PDF",
     "P005": "font not installed",
     "P006": "text set in a fallback font",
+    "P007": "type outside the text block (overset line)",
+    "P008": "heading last on a page or column",
+    "P009": "figure caption on another page than its frame",
+    "P010": "unit opens on a verso",
+    "P011": "character missing from the book's font",
     # epub
     "E001": "raw HTML in a source is not well-formed XHTML",
     "E002": "raw HTML carries a script or an event handler",
@@ -94,6 +99,25 @@ CODES: dict[str, str] = {
     "L023": "lint-ignore entry malformed or without a reason",
     "L024": "lint-ignore entry matches nothing",
     "L025": "spelling dictionary not installed",
+    "L026": "data file is not valid YAML (not linted)",
+    # proof (bookbuild/proof/)
+    "Q001": "no such chapter or unit for a one-chapter proof",
+    "Q002": "git cannot compare the book with the given revision",
+    "Q003": "page map missing or older than the sources (one-chapter proof)",
+    "Q004": "printed block not found in its source file (no source marker)",
+    "Q005": "proof pages differ from the print page map",
+    # dist: release bundles (bookbuild/dist/)
+    "D001": "release version missing, or not the one the git tag at HEAD names",
+    "D002": "the release exists already (--force replaces it)",
+    "D003": "an edition lacks a setting the release needs",
+    "D004": "cover image named in book.yaml is missing or not an image",
+    "D005": "two editions share an ISBN",
+    "D006": "a check before release failed (lint, no-loss check, EPUBCheck, Ace)",
+    "D007": "print file is not PDF/X-1a as the printer needs it",
+    "D008": "the cover's barcode does not scan as the edition's ISBN",
+    "D009": "ONIX record is not valid ONIX 3.0",
+    "D010": "a tool the release needs is not installed",
+    "D011": "the interior's copyright page does not name the edition's ISBN",
 }
 RETIRED: set[str] = set()
 

@@ -46,6 +46,7 @@ class Publisher:
     name: str = field(metadata=meta("the publisher's name", required=True))
     city: str = field(default="", metadata=meta("city as on the title page"))
     address: str = field(default="", metadata=meta("postal address for the copyright page"))
+    country: str = field(default="", metadata=meta("ISO 3166-1 code of the publisher's country, for ONIX"))
 
 
 @dataclass
@@ -70,6 +71,17 @@ class Classification:
 
 
 @dataclass
+class Case:
+    """A case (hardcover) binding's allowances around the trimmed panels of its cover."""
+
+    wrap: float = field(default=54.0, metadata=meta(
+        "cover material turned in over the boards on every edge, bleed included; kept in points"))
+    hinge: float = field(default=28.8, metadata=meta("the joint between the spine and each board; kept in points"))
+    board: float = field(default=0.0, metadata=meta(
+        "board thickness: the case spine is pages × caliper + 2 × board; kept in points"))
+
+
+@dataclass
 class Edition:
     name: str = field(metadata=meta("the edition's key in book.yaml"))
     format: str = field(metadata=meta("epub or print", required=True))
@@ -80,6 +92,14 @@ class Edition:
     bleed: float = field(default=0.0, metadata=meta("bleed on each side, kept in points"))
     notes: str = field(default="endnotes", metadata=meta("endnotes (after each chapter) or footnotes"))
     page_source: str = field(default="", metadata=meta("print edition whose pages the ebook's page-list follows"))
+    paper: str = field(default="", metadata=meta("the interior paper as the printer names it, e.g. 55 lb cream"))
+    caliper: float = field(default=0.0, metadata=meta(
+        "paper thickness per page (half a leaf), e.g. 0.0025in: the spine is pages × caliper; kept in points"))
+    cover: str = field(default="", metadata=meta(
+        "cover kind: wrap (paperback), case (cloth) or image (ebook); from format and binding when empty"))
+    cover_image: str = field(default="", metadata=meta(
+        "art for the cover's photo area, a path under images/; empty: a marked placeholder"))
+    case: Case = field(default_factory=Case, metadata=meta("case binding allowances (cover: case)"))
 
 
 @dataclass
@@ -123,6 +143,11 @@ class Config:
     isbn: dict[str, str] = field(default_factory=dict,
                                  metadata=meta("ISBNs by edition as the CIP block lists them"))
     records: list[str] = field(default_factory=list, metadata=meta("LC record URLs"))
+    version: str = field(default="", metadata=meta("release version, the folder under dist/, e.g. 1.0.0"))
+    published: str = field(default="", metadata=meta(
+        "publication date YYYY-MM-DD (or YYYY-MM) for ONIX; the year when empty"))
+    blurb: str = field(default="", metadata=meta("back-cover copy in Markdown; also the ONIX description"))
+    bisac: list[str] = field(default_factory=list, metadata=meta("BISAC subject codes for ONIX, main subject first"))
 
     @property
     def running_title(self) -> str:

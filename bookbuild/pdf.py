@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,9 @@ def run(args) -> int:
     root = Path(args.book).resolve()
     out_dir = Path(args.out) if args.out else root.parent / "build"
     cache = Path(args.cache) if args.cache else root.parent / "build" / "cache"
+    last = LastBuild(args, root, out_dir, cache)
+    if last.replayed():
+        return 0
     book = transform(read_book(root, cache))
     edition = print_edition(book, args.edition)
     problems = Problems(list(book.warnings))
@@ -52,6 +56,8 @@ def run(args) -> int:
     if not quiet:
         print(f"pdf: {display_path(target)}: {len(result.pages.labels)} pages, "
               f"{len(problems.warnings)} warning(s), {time.monotonic() - started:.1f} s", file=sys.stderr)
+    last.save(book, edition, target, data, problems,
+              f"{display_path(target)}: {len(result.pages.labels)} pages, {len(problems.warnings)} warning(s)")
     return 0
 
 
@@ -74,9 +80,11 @@ def output_name(book: Book, edition: Edition) -> str:
 def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | None = None,
               workers: int | None = None):
     """Lay out and assemble the PDF in memory; layout and font problems go into `problems`."""
+    from .pdfcheck import check_coverage, check_layout
     from .printlayout import print_book
 
     check_font_installed(problems)
+    check_coverage(book, problems)
     if problems.errors:
         raise BuildError(problems.items)
     try:
@@ -87,6 +95,7 @@ def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | No
     for message in dict.fromkeys(result.warnings):
         problems.warning(display_path(book.root), 0, 0, "P002", f"WeasyPrint: {message}")
     check_fonts(result.pdf, problems, display_path(book.root))
+    check_layout(book, result, problems)
     return result.pdf, result
 
 
@@ -159,7 +168,7 @@ def layout_key(book: Book) -> str:
     here = Path(__file__).parent
     repo = book.repository
     paths = [p for p in book.root.rglob("*") if p.is_file() and "received" not in p.relative_to(book.root).parts]
-    paths += list((repo / "styles").glob("*.css")) + list((repo / "templates" / "print").rglob("*.*"))
+    paths += [repo / "styles" / "base.css", repo / "styles" / "print.css"] + list((repo / "templates" / "print").rglob("*.*"))
     paths += [here / name for name in ("pdf.py", "printlayout.py", "printpdf.py", "read.py", "transform.py")]
     digest = hashlib.sha256()
     for path in sorted(p for p in paths if p.is_file()):
@@ -190,3 +199,45 @@ def ebook_page_map(book: Book, cache: Path, say=None) -> Path | None:
     _, result = build_pdf(book, edition, problems, cache)
     write_page_map(book, edition, result.pages, cache)
     return path
+
+
+# --- unchanged builds ---------------------------------------------------------------------
+# Reading the book alone takes longer than an editor should wait for a build with
+# nothing to do: when every input is as it was for the last build, and the files that
+# build wrote are as it wrote them, its messages are repeated and nothing is written.
+
+class LastBuild:
+    """The last build of this edition (bookbuild/outputcache.py) and this build's key."""
+
+    def __init__(self, args, root: Path, out_dir: Path, cache: Path):
+        from .outputcache import Inputs, Stamp
+
+        self.quiet = getattr(args, "quiet", False)
+        self.cache = cache
+        self.stamp = Stamp(cache, f"pdf-{args.edition}")
+        inputs = Inputs("pdf", root, args.edition, out_dir.resolve(), cache.resolve(), args.strict,
+                        os.environ.get("SOURCE_DATE_EPOCH", ""), os.environ.get("PYPANDOC_PANDOC", ""))
+        # File times count as well as contents: the PDF is dated by its newest source file.
+        inputs.code().tree(root, skip=("received",)).stats(root).stats(root.parent / "images")
+        for fonts in ("/usr/share/fonts", "/usr/local/share/fonts", "/var/cache/fontconfig"):
+            inputs.stats(Path(fonts))
+        self.key = inputs.hexdigest()
+
+    def replayed(self) -> bool:
+        record = self.stamp.fresh(self.key)
+        if record is None:
+            return False
+        for message in record["messages"]:
+            print(message, file=sys.stderr)
+        if not self.quiet:
+            print(f"pdf: up to date, nothing changed: {record['summary']}", file=sys.stderr)
+        return True
+
+    def save(self, book: Book, edition: Edition, target: Path, data: bytes, problems: Problems,
+             summary: str) -> None:
+        # The page maps write_page_map wrote: a build that finds one gone runs again.
+        maps = [self.cache / f"pagemap-{edition.name}.json"]
+        if any(e.page_source == edition.name for e in book.config.editions.values()):
+            maps.append(self.cache / "pagemap.json")
+        outputs = {target: data, **{path: path.read_bytes() for path in maps}}
+        self.stamp.save(self.key, outputs, [str(p) for p in problems], summary)

@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from lxml import etree
@@ -88,10 +89,38 @@ def environment() -> Environment:
     return env
 
 
+# A facsimile table with this many columns is set smaller, or its words break letter by letter.
+DENSE_COLUMNS = 8
+
+
+def _mark_document_blocks(root: etree._Element) -> None:
+    """A document's paragraph that is all bold is one of its headings (set flush left and kept
+    with what follows); a table of many columns is set dense."""
+    for doc in root.iter("div"):
+        if "document" not in (doc.get("class") or "").split():
+            continue
+        for p in doc.iter("p"):
+            children = list(p)
+            if len(children) == 1 and children[0].tag in ("strong", "b") and not (p.text or "").strip() \
+                    and not (children[0].tail or "").strip():
+                p.set("class", " ".join([*(p.get("class") or "").split(), "doc-head"]))
+        for table in doc.iter("table"):
+            if max((len(tr.findall("td")) + len(tr.findall("th")) for tr in table.iter("tr")),
+                   default=0) >= DENSE_COLUMNS:
+                table.set("class", " ".join([*(table.get("class") or "").split(), "dense"]))
+                # Pandoc's widths come from the dashes of a grid table; a facsimile's
+                # columns share the whole measure.
+                table.attrib.pop("style", None)
+                for colgroup in table.findall("colgroup"):
+                    table.remove(colgroup)
+
+
 def unit_body(book: Book, unit: Unit, notes: str) -> str:
     """The unit's text as print wants it: placeholders for absent art, English captions of
-    Russian documents, and page-foot notes in place of references when `notes` says so."""
+    Russian documents, their headings and dense tables marked, and page-foot notes in place of
+    references when `notes` says so."""
     root = lxml_html.fragment_fromstring(unit.body_html or "<p></p>", create_parent="div")
+    _mark_document_blocks(root)
     for figure in root.iter("figure"):
         if "absent" in (figure.get("class") or "").split():
             img = figure.find("img")
@@ -317,23 +346,28 @@ class PrintedBook:
     pages: PageMap
     slots: list[Slot]
     warnings: list[str]
+    # Every placed part's layout by key: anchor positions on its pages (the proof's markers).
+    parts: dict[str, PartPDF] = field(default_factory=dict)
 
 
 def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | None,
-               workers: int | None = None) -> PrintedBook:
+               workers: int | None = None,
+               decorate: Callable[[Part, str], str] | None = None) -> PrintedBook:
     """Lay out every part on its own (in parallel, reusing unchanged ones from the cache),
     then the contents and the index from the page map, then the running heads and folios
     of every page, and put it all in one PDF.
 
     Parts do not depend on their folios: heads and folios are a separate layer laid over
-    each page, so a part is laid out once whatever page it lands on."""
+    each page, so a part is laid out once whatever page it lands on. `decorate(part, html)`
+    may rewrite a part's HTML before layout (the proof adds ids that must not move a line)."""
     env = environment()
     parts = book_parts(book)
     css = page_css(edition)
     repository = str(book.repository)
 
     def job(part: Part) -> Job:
-        return Job(part.key, render_part(env, book, edition, part), css, repository)
+        html = render_part(env, book, edition, part)
+        return Job(part.key, decorate(part, html) if decorate else html, css, repository)
 
     contents = parts[1]
     index = next((p for p in parts if p.key == "index"), None)
@@ -384,10 +418,10 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
         if slot.blank_before:
             sheets.append(Sheet(None, 0))
         sheets.extend(Sheet(slot.part.key, i) for i in range(slot.pages))
-    pdf = assemble(sheets, {s.part.key: results[s.part.key] for s in slots}, [f.pdf for f in furniture],
-                   outline(slots, results), metadata(book, slots))
+    placed = {s.part.key: results[s.part.key] for s in slots}
+    pdf = assemble(sheets, placed, [f.pdf for f in furniture], outline(slots, results), metadata(book, slots))
     warnings = [w for r in [*results.values(), *furniture] for w in r.warnings]
-    return PrintedBook(pdf, pages, slots, warnings)
+    return PrintedBook(pdf, pages, slots, warnings, placed)
 
 
 def outline(slots: list[Slot], results: dict[str, PartPDF]) -> list[Outline]:

@@ -16,8 +16,15 @@ from urllib.parse import unquote, urlparse
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 STYLES = (PACKAGE_ROOT / "styles" / "base.css", PACKAGE_ROOT / "styles" / "print.css")
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
-CACHE_VERSION = "part-1"
+# Raised whenever lay_out or defer_figures change what a part's PDF holds; the checks a
+# cached part carries follow pdfcheck.py, whose text is part of the key.
+CACHE_VERSION = "part-3"
+CHECKS = Path(__file__).resolve().parent / "pdfcheck.py"
 PX_TO_PT = 0.75
+# A figure too tall for the rest of its page goes overleaf whole; when that leaves this much
+# of the page empty, the text after it is set first (WeasyPrint has no page floats).
+DEFER_GAP_PT = 28
+DEFER_PASSES = 3
 
 
 @dataclass
@@ -40,11 +47,16 @@ class PartPDF:
     # Per page: (anchor, x, y) in PDF points; the first words of the page's text.
     anchors: list[list[tuple[str, float, float]]] = field(default_factory=list)
     words: list[str] = field(default_factory=list)
+    # Per page: (anchor, y of the bottom of its box on that page) in PDF points.
+    bottoms: list[list[tuple[str, float]]] = field(default_factory=list)
     # (level, label, page, y) for the outline.
     bookmarks: list[tuple[int, str, int, float]] = field(default_factory=list)
     # Links to anchors in other parts: (page, (x1, y1, x2, y2), anchor).
     links: list[tuple[int, tuple[float, float, float, float], str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # What pdfcheck.inspect_part saw in the boxes, and the page its first line is on.
+    findings: list[dict] = field(default_factory=list)
+    opening: int = 0
 
 
 # --- one part, in whichever process runs it ----------------------------------------------
@@ -103,19 +115,32 @@ def lay_out(job: Job) -> PartPDF:
     """Lay out one part and write its PDF; links into other parts are handed back, not dropped."""
     from weasyprint import HTML
 
+    from .pdfcheck import inspect_part
+
     fonts, fetcher, sheets = _engine(job.page_css, job.repository)
     collector = _WarningCollector()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collector)
+    def render(html: str):
+        return HTML(string=html, base_url=job.repository.rstrip("/") + "/",
+                    url_fetcher=fetcher).render(stylesheets=sheets, font_config=fonts)
+
     try:
-        document = HTML(string=job.html, base_url=job.repository.rstrip("/") + "/",
-                        url_fetcher=fetcher).render(stylesheets=sheets, font_config=fonts)
+        html = job.html
+        document = render(html)
+        for _ in range(DEFER_PASSES):
+            deferred = defer_figures(document, html)
+            if deferred is None:
+                break
+            html, document = deferred, render(deferred)
         result = PartPDF(job.key, b"", len(document.pages))
         own = {name for page in document.pages for name in page.anchors}
         for number, page in enumerate(document.pages):
             height = page.height * PX_TO_PT
             result.anchors.append([(name, x * PX_TO_PT, height - y * PX_TO_PT)
                                    for name, (x, y, _, _) in page.anchors.items()])
+            result.bottoms.append([(name, height - y2 * PX_TO_PT)
+                                   for name, (_, _, _, y2) in page.anchors.items()])
             result.words.append(_first_words(page))
             for level, label, (_, y), _ in page.bookmarks:
                 result.bookmarks.append((level, label, number, height - y * PX_TO_PT))
@@ -128,11 +153,74 @@ def lay_out(job: Job) -> PartPDF:
                 else:
                     kept.append(link)
             page.links[:] = kept
+        result.findings, result.opening = inspect_part(document)
         result.pdf = document.write_pdf()
     finally:
         logger.removeHandler(collector)
     result.warnings = collector.messages
     return result
+
+
+def _elements(parent) -> list:
+    """Element children only: comments are no siblings to pass (lxml and ElementTree alike)."""
+    return [child for child in parent if isinstance(child.tag, str)]
+
+
+def defer_figures(document, html: str) -> str | None:
+    """`html` with each figure that went overleaf and left a gap behind it moved after the
+    blocks that fill the gap (with the figures right after it); None when there is none."""
+    from lxml import html as lxml_html
+
+    from .pdfcheck import HEADING_TAGS, flow_items
+
+    stops = HEADING_TAGS | {"figure", "section", "header"}
+    items = [i for i in flow_items(document) if not i.footnote]
+    moves: dict[str, int] = {}
+    moved: set = set()
+    for last, first in zip(items, items[1:]):
+        figure = next((e for e in first.elements if e.tag == "figure"), None)
+        if first.page != last.page + 1 or figure is None or figure in moved \
+                or not figure.get("id") or figure is first.elements[0]:
+            continue
+        page_box = document.pages[last.page]._page_box
+        gap = page_box.content_box_y() + page_box.height - last.box.position_y - last.box.height
+        if gap * PX_TO_PT < DEFER_GAP_PT:
+            continue
+        siblings = _elements(first.elements[first.elements.index(figure) - 1])
+        group = _figure_group(siblings, figure)
+        filled = passed = 0
+        for sibling in siblings[siblings.index(group[-1]) + 1:]:
+            if sibling.tag in stops or filled >= gap:
+                break
+            filled += sum(i.box.height for i in items if sibling in i.elements)
+            passed += 1
+        if passed:
+            moves[figure.get("id")] = passed
+            moved.update(group)
+    if not moves:
+        return None
+    root = lxml_html.document_fromstring(html)
+    for figure_id, passed in moves.items():
+        figure = root.get_element_by_id(figure_id)
+        siblings = _elements(figure.getparent())
+        group = _figure_group(siblings, figure)
+        target = group[-1]
+        for sibling in siblings[siblings.index(target) + 1:][:passed]:
+            if sibling.tag in stops:
+                break
+            target = sibling
+        for element in reversed(group):
+            target.addnext(element)
+    return lxml_html.tostring(root, doctype="<!DOCTYPE html>", encoding="unicode")
+
+
+def _figure_group(siblings: list, figure) -> list:
+    """`figure` and the figures right after it: they go overleaf together."""
+    at = siblings.index(figure)
+    end = at + 1
+    while end < len(siblings) and siblings[end].tag == "figure":
+        end += 1
+    return siblings[at:end]
 
 
 def _first_words(page, count: int = 8) -> str:
@@ -154,7 +242,7 @@ def _job_key(job: Job) -> str:
 
     h = hashlib.sha256()
     for part in (CACHE_VERSION, __version__, job.page_css, job.html,
-                 *(s.read_text(encoding="utf-8") for s in STYLES)):
+                 *(s.read_text(encoding="utf-8") for s in (*STYLES, CHECKS))):
         h.update(part.encode("utf-8"))
         h.update(b"\0")
     # A replaced photograph changes the page, not the HTML.
@@ -174,6 +262,7 @@ def _cached(cache: Path | None, key: str) -> PartPDF | None:
     data = json.loads(meta.read_text(encoding="utf-8"))
     data["pdf"] = pdf.read_bytes()
     data["anchors"] = [[tuple(a) for a in page] for page in data["anchors"]]
+    data["bottoms"] = [[tuple(a) for a in page] for page in data.get("bottoms", [])]
     data["bookmarks"] = [tuple(b) for b in data["bookmarks"]]
     data["links"] = [(p, tuple(r), t) for p, r, t in data["links"]]
     return PartPDF(**data)

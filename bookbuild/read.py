@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import os
 import re
 import subprocess
@@ -24,7 +25,7 @@ from .model import (DATA_ROLES, Book, CongressDate, CongressGroup, Figure, Index
 PANDOC_ARGS = ("--from=markdown-auto_identifiers", "--to=html5", "--section-divs", "--wrap=none")
 # Catalog data (CIP, subjects) writes `--` and straight quotes on purpose.
 LITERAL_ARGS = ("--from=markdown-auto_identifiers-smart", "--to=html5", "--wrap=none")
-CACHE_VERSION = "read-1"
+CACHE_VERSION = "read-2"
 
 TITLE_LINE = re.compile(r"^#(?!#)\s+(?P<title>.*?)\s*(?:\{(?P<attrs>[^}]*)\})?\s*$")
 ID_ATTR = re.compile(r"#([^\s}]+)")
@@ -53,10 +54,15 @@ def read_book(root: Path, cache_dir: Path | None = None) -> Book:
     if config is None:
         raise BuildError(problems.items)
     sources = _read_sources(root, config, problems)
-    converted = _convert_all([s.markdown for s in sources], cache / "read")
-    units = [_build_unit(s, out, root, problems) for s, out in zip(sources, converted)]
-    book = Book(root=root, config=config, units=units)
-    _read_data(root, book, cache / "read", problems)
+    book = Book(root=root, config=config, units=[])
+    # The data files are read, and their Markdown converted, while Pandoc converts the
+    # units: both spend most of their time waiting for Pandoc. Problems end up sorted,
+    # and each file's come from one thread, so their order does not depend on timing.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        data = pool.submit(_read_data, root, book, cache / "read", problems)
+        converted = _convert_all([s.markdown for s in sources], cache / "read")
+        book.units = [_build_unit(s, out, root, problems) for s, out in zip(sources, converted)]
+        data.result()
     _check_ids_and_links(book, sources, problems)
     if problems.errors:
         raise BuildError(sorted(problems.items, key=_reading_order(root, config)))
@@ -248,35 +254,107 @@ class Converted:
     error: str = ""
 
 
+# Texts go through `pandoc lua` running this script, many to a process, rather than
+# one `pandoc` process each: every start of the 160 MB binary, with the 64 MB heap it
+# reserves, cost ~50 ms, more than converting a chapter. The HTML is the command
+# line's, byte for byte (the command line reads with 72 columns, which sets the widths
+# of pipe-table columns; Lua's default is 80); each text's warnings are the log entries
+# its conversion added.
+BATCH_LUA = r"""
+local request = pandoc.json.decode(io.read("a"), false)
+local results = {}
+for i, text in ipairs(request.texts) do
+  local logged = #PANDOC_STATE.log
+  local ok, out = pcall(function()
+    local doc = pandoc.read(text, request.from, request.reader_options)
+    return pandoc.write(doc, request.to, request.options)
+  end)
+  local warnings = {}
+  local log = PANDOC_STATE.log
+  for k = logged + 1, #log do
+    local entry = pandoc.json.decode(pandoc.json.encode(log[k]), false)
+    if entry.verbosity == "WARNING" then warnings[#warnings + 1] = entry.pretty end
+  end
+  if ok then
+    results[i] = {html = out .. "\n", warnings = warnings}
+  else
+    results[i] = {error = tostring(out), warnings = warnings}
+  end
+end
+io.write(pandoc.json.encode(results))
+"""
+
+
+def _lua_request(args: tuple[str, ...]) -> dict:
+    """The command-line options in `args` as the Lua script's reader and writer options."""
+    request: dict = {"from": "markdown", "to": "html5", "options": {}, "reader_options": {"columns": 72}}
+    for arg in args:
+        name, _, value = arg.partition("=")
+        if name == "--from":
+            request["from"] = value
+        elif name == "--to":
+            request["to"] = value
+        elif name == "--section-divs":
+            request["options"]["section_divs"] = True
+        elif name == "--wrap":
+            request["options"]["wrap_text"] = value
+        else:
+            raise ValueError(f"pandoc option {arg} has no counterpart in BATCH_LUA")
+    return request
+
+
 def _convert_all(texts: list[str], cache: Path, args: tuple[str, ...] = PANDOC_ARGS) -> list[Converted]:
-    """Each text through Pandoc (one call per text, in parallel), cached by content."""
+    """Each text through Pandoc (one process per CPU, in parallel), cached by content."""
     results: list[Converted | None] = [None] * len(texts)
     todo = []
     for i, text in enumerate(texts):
-        path = cache / f"{_cache_key(text, args)}.html"
-        if path.exists():
-            results[i] = Converted(path.read_text(encoding="utf-8"), [])
-        else:
+        path = cache / f"{_cache_key(text, args)}.json"
+        results[i] = _read_cache(path)
+        if results[i] is None:
             todo.append((i, text, path))
     if todo:
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-            for (i, _, path), converted in zip(todo, pool.map(lambda t: _pandoc(t[1], args), todo)):
-                results[i] = converted
-                if not converted.error:
-                    _write_cache(path, converted.html)
+        groups = _balanced(todo, os.cpu_count() or 2)
+        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            batches = pool.map(lambda group: _pandoc_batch([text for _, text, _ in group], args), groups)
+            for group, converted in zip(groups, batches):
+                for (i, _, path), result in zip(group, converted):
+                    results[i] = result
+                    if not result.error:
+                        _write_cache(path, json.dumps({"html": result.html, "warnings": result.warnings},
+                                                      ensure_ascii=False))
     return results
 
 
-def _pandoc(text: str, args: tuple[str, ...]) -> Converted:
+def _balanced(todo: list[tuple[int, str, Path]], workers: int) -> list[list[tuple[int, str, Path]]]:
+    """At most `workers` groups of about the same amount of text, longest texts first."""
+    groups: list[list[tuple[int, str, Path]]] = [[] for _ in range(min(workers, len(todo)))]
+    sizes = [0] * len(groups)
+    for item in sorted(todo, key=lambda t: -len(t[1])):
+        smallest = sizes.index(min(sizes))
+        groups[smallest].append(item)
+        sizes[smallest] += len(item[1])
+    return groups
+
+
+def _pandoc_batch(texts: list[str], args: tuple[str, ...]) -> list[Converted]:
     # pypandoc logs Pandoc's warnings through `logging` instead of returning them;
     # each warning belongs to one source file, so Pandoc is called directly.
-    proc = subprocess.run([pypandoc.get_pandoc_path(), *args], input=text.encode("utf-8"),
-                          capture_output=True)
-    stderr = proc.stderr.decode("utf-8", "replace")
+    request = json.dumps({**_lua_request(args), "texts": texts}, ensure_ascii=False)
+    proc = subprocess.run([pypandoc.get_pandoc_path(), "lua", "-e", BATCH_LUA],
+                          input=request.encode("utf-8"), capture_output=True)
     if proc.returncode:
-        return Converted("", [], stderr.strip() or f"pandoc exited with {proc.returncode}")
-    warnings = [w.strip() for w in re.split(r"^\[WARNING\]\s*", stderr, flags=re.M) if w.strip()]
-    return Converted(proc.stdout.decode("utf-8"), warnings)
+        stderr = proc.stderr.decode("utf-8", "replace").strip()
+        return [Converted("", [], stderr or f"pandoc exited with {proc.returncode}")] * len(texts)
+    return [Converted(r.get("html", ""), list(r.get("warnings") or []), r.get("error", ""))
+            for r in json.loads(proc.stdout)]
+
+
+def _read_cache(path: Path) -> Converted | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return Converted(data["html"], data["warnings"])
 
 
 def _write_cache(path: Path, text: str) -> None:

@@ -1,6 +1,9 @@
 """The print interior of the mini-book: geometry, page sequence, contents, index, text, fonts, errors."""
 from __future__ import annotations
 
+import bisect
+import contextlib
+import io
 import json
 import re
 import shutil
@@ -11,6 +14,7 @@ import pikepdf
 import pytest
 
 from bookbuild import cli
+from bookbuild.importer.indexer import match_mentions
 from bookbuild.read import parse_fragment, read_book
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini-book"
@@ -55,8 +59,10 @@ def pdftotext(pdf: Path, page: int, *options: str) -> str:
 
 def body_text(pdf: Path, page: int) -> str:
     """The text block only, in drawing order (a table cell's lines stay together); the running
-    head and the folio are cropped off."""
-    return pdftotext(pdf, page, "-raw", "-x", "0", "-y", "59", "-W", "450", "-H", "540")
+    head and the folio are cropped off, and so are the endnotes' numbers, floats that are drawn
+    ahead of the page's text."""
+    text = pdftotext(pdf, page, "-raw", "-x", "0", "-y", "59", "-W", "450", "-H", "540")
+    return re.sub(r"^\d+\.\n", "", text, flags=re.M)
 
 
 def normalize(text: str) -> str:
@@ -239,7 +245,16 @@ def test_page_map_for_the_epub(page_map):
     assert len(page_map["pages"]) == 25
     assert page_map["anchors"]["the-grain-crisis"] == "1"
     assert page_map["anchors"]["the-grain-crisis-fn1"] == "3"
-    assert page_map["pages"][9]["text"].startswith("Art absent images/molotov.jpg")
+    assert page_map["pages"][9]["text"].startswith("In the spring the purchases rose again")
+
+
+def test_a_figure_too_tall_for_the_rest_of_its_page_lets_the_text_go_first(pages):
+    """Molotov's frame does not fit under the opening of chapter 1: the next paragraph fills
+    that page's foot, and the figure heads the next page after it."""
+    opening = opening_page(pages, "The Grain Crisis of 1928")
+    assert "images/molotov.jpg" not in pages[opening - 1]
+    overleaf = normalize(pages[opening])
+    assert overleaf.index("could have sold at a fair price.") < overleaf.index("images/molotov.jpg")
 
 
 def test_only_the_absent_art_is_reported(built, capsys):
@@ -306,17 +321,234 @@ def test_an_edition_that_is_not_in_book_yaml(broken, capsys):
         in capsys.readouterr().err
 
 
-@pytest.mark.integration
-def test_the_real_book():
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path.name, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory):
+    """A copy of the mini-book with one layout fault of each kind the build checks, built once:
+    (exit code, what the build printed, the output folder)."""
+    repo = tmp_path_factory.mktemp("faulty")
+    shutil.copytree(FIXTURE, repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns("build"))
+    text = repo / "book" / "text"
+    edit(text / "00-foreword.md", "\n\n",
+         '\n\n<style>.part::before { content: ""; display: block; height: 7.5in }</style>\n\n')
+    edit(text / "01-the-grain-crisis.md", "\n\n[^1]:",
+         "\n\n[A line of words set without a single break, so that it runs past the edge of the "
+         'text block.]{style="white-space: nowrap"}\n\n[^1]:')
+    edit(text / "02-the-opposition-in-exile.md", "could.[^1]\n\n",
+         "could.[^1]\n\n## A heading before a forced break\n\n"
+         '<div style="break-before: page"></div>\n\n')
+    edit(text / "03-the-turn.md", "\n\n[^1]:",
+         "\n\n![A poster too tall for its caption to stay with it.](images/poster.png)"
+         '{#fig-tall style="height: 7.3in; max-height: none"}\n\n[^1]:')
+    out = repo / "out"
+    out.mkdir()
+    (out / "mini-book.pdf").write_bytes(b"%PDF-1.7 the previous, good interior")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = build(repo / "book", out)
+    return code, err.getvalue(), out
+
+
+def test_a_line_beyond_the_text_block_is_an_error(faulty):
+    code, err, out = faulty
+    assert code == 1
+    assert re.search(r"book/text/01-the-grain-crisis\.md:21:2: error P007: page 3: a line sticks out "
+                     r"of the text block by up to [\d.]+ pt on the right: “A line of words set", err)
+    assert (out / "mini-book.pdf").read_bytes() == b"%PDF-1.7 the previous, good interior"
+
+
+def test_a_heading_at_the_foot_of_a_page_is_a_warning(faulty):
+    assert "book/text/02-the-opposition-in-exile.md:5:1: warning P008: page 5: the heading " \
+           "“A heading before a forced break” ends the page; the text under it starts on page 6" \
+           in faulty[1]
+
+
+def test_a_caption_parted_from_its_frame_is_a_warning(faulty):
+    assert "book/text/03-the-turn.md:9:1: warning P009: page 11: the caption of figure #fig-tall " \
+           "is on page 11, its frame on page 10" in faulty[1]
+
+
+def test_a_unit_opening_on_a_verso_is_an_error(faulty):
+    assert "book/text/00-foreword.md: error P010: “Foreword” opens on page viii, a verso" in faulty[1]
+
+
+def test_a_character_the_font_lacks_stops_the_build_before_layout(broken, capsys):
+    repo, out = broken
+    text = repo / "book" / "text"
+    edit(text / "01-the-grain-crisis.md", "Stalin travelled", "Stalin \U0001F600 travelled")
+    edit(text / "02-the-opposition-in-exile.md", "Exile did not", "**“Exile”** did not")
+    edit(repo / "book" / "glossary.yaml", "definition: ", "definition: 文 ")
+    assert build(repo / "book", out) == 1
+    err = capsys.readouterr().err
+    assert "book/text/01-the-grain-crisis.md:3:232: error P011: U+1F600 GRINNING FACE (😀) is not in " \
+           "EB Garamond 12 Regular" in err
+    assert "book/text/02-the-opposition-in-exile.md:3:3: error P011: U+201C LEFT DOUBLE QUOTATION MARK " \
+           "(“) is not in EB Garamond 12 Bold" in err
+    assert "book/glossary.yaml:2:15: error P011: U+6587 CJK UNIFIED IDEOGRAPH-6587 (文) is not in " \
+           "EB Garamond 12 Regular" in err
+    assert "replace the character or spell it out" in err
+    assert (out / "mini-book.pdf").read_bytes() == b"%PDF-1.7 the previous, good interior"
+    assert not (out / "cache" / "print").exists()  # stopped before any layout
+
+
+# --- the real book ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def real_book():
+    """The real book's paperback interior, built once: (exit code, what the build printed, the
+    Book, the PDF)."""
     root = REPOSITORY / "book"
     if not (root / "book.yaml").exists():
         pytest.skip("book/ has not been imported yet")
-    assert cli.main(["-q", "pdf", "--book", str(root)]) == 0
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = cli.main(["-q", "pdf", "--book", str(root)])
     book = read_book(root)
-    pdf = REPOSITORY / "build" / f"{book.config.slug}.pdf"
+    return code, err.getvalue(), book, REPOSITORY / "build" / f"{book.config.slug}.pdf"
+
+
+@pytest.mark.integration
+def test_the_real_book(real_book):
+    code, _, book, pdf = real_book
+    assert code == 0
     with pikepdf.open(pdf) as doc:
         assert len(doc.pages) > 300
         assert [float(v) for v in doc.pages[0].TrimBox] == TRIM
     page_map = json.loads((REPOSITORY / "build" / "cache" / "pagemap-paperback.json").read_text())
     for unit in book.units:
         assert page_map["anchor_pages"][unit.id] % 2 == 0, unit.id
+
+
+@pytest.mark.integration
+def test_the_real_book_has_no_layout_faults(real_book):
+    """No overset line, stranded heading, parted caption, verso opening or missing glyph."""
+    err = real_book[1]
+    assert not re.findall(r".*(?:error|warning) P0(?:0[6-9]|1[01]):.*", err)
+
+
+INDEX_SAMPLE = [
+    "kamenev-lev-borisovich", "rykov-aleksei-ivanovich", "zinoviev-grigory-evseevich",
+    "tomsky-mikhail-pavlovich", "uglanov-nikolai-aleksandrovich", "molotov-viacheslav-mikhailovich",
+    "rakovsky-khristian-georgievich", "kaganovich-lazar-m", "lominadze-vissarion-vissarionovich",
+    "syrtsov-sergei-ivanovich", "radek-karl-berggardovich", "preobrazhensky-evgeny-alekseevich",
+    # Marked by hand (`[Riutin]{.ix ref=…}`) in many places:
+    "riutin-martemian-nikitich", "slepkov-aleksandr-nikolaevich", "kaiurov-vasily-nikolaevich",
+    "smirnov-ivan-nikitich", "smirnov-aleksandr-petrovich",
+]
+
+
+def destinations(doc) -> dict[str, tuple[int, float]]:
+    """Every named destination of the PDF: (page index, y)."""
+    pages = {page.objgen: n for n, page in enumerate(doc.pages)}
+    return {name: (pages[dest[0].objgen], float(dest[3]))
+            for name, dest in pikepdf.NameTree(doc.Root.Names.Dests).items()}
+
+
+def text_block(pdf: Path, first: int = 0, last: int = 0, height: int = 540) -> list[str]:
+    """The text block of pages `first`…`last` (1-based; all by default), page by page."""
+    pages = ["-f", str(first), "-l", str(last)] if first else []
+    out = subprocess.run(["pdftotext", "-raw", *pages, "-x", "0", "-y", "59", "-W", "450", "-H",
+                          str(height), str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return out.split("\f")[:-1]
+
+
+def join_pages(texts: list[str]) -> tuple[str, list[int]]:
+    """Pages' normalized texts as one, and where each page starts in it; a word hyphenated
+    across a page break is joined again."""
+    joined, starts = "", []
+    for text in texts:
+        text = normalize(text.rstrip())
+        if joined.endswith("\u2010"):
+            joined = joined[:-1]
+        elif joined and text:
+            joined += " "
+        starts.append(len(joined))
+        joined += text
+    return joined, starts
+
+
+def hand_marks(unit, wanted: set[str]) -> list[tuple[str, str, str, str]]:
+    """(heading id, words before, the mark's text, words after) for every `.ix` mark of `wanted`."""
+    root = parse_fragment(unit.html)
+    marks = []
+    for span in root.iter("span"):
+        ref = span.get("data-ref")
+        if "ix" not in (span.get("class") or "").split() or ref not in wanted:
+            continue
+        block = next(a for a in span.iterancestors() if a.tag in {"p", "li", "td", "th", "figcaption",
+                                                                   "blockquote", "dd", "div"})
+        saved = span.text
+        span.text = f"\ue000{saved}\ue001"
+        before, _, rest = block.text_content().partition("\ue000")
+        name, _, after = rest.partition("\ue001")
+        span.text = saved
+        marks.append((ref, before, name, after))
+    return marks
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[^\W\d_]+", text)
+
+
+@pytest.mark.integration
+def test_the_real_index_lists_the_pages_where_names_are_printed(real_book):
+    """For a sample of people, the index's locators are exactly the pages (folios, ranges
+    expanded) where the PDF's own text names them: `match_mentions` over the text block of each
+    unit's pages, without headings and notes, plus the pages of the hand-marked mentions and
+    the biography (in italics)."""
+    _, _, book, pdf = real_book
+    sample = {h.id: h for h in book.index if h.id in INDEX_SAMPLE}
+    assert len(sample) == len(INDEX_SAMPLE)
+    with pikepdf.open(pdf) as doc:
+        dests = destinations(doc)
+        labels = [str(page.label) for page in doc.pages]
+    texts = text_block(pdf)
+    openings = sorted({dests[key][0] for key in [*(u.id for u in book.units), "glossary", "congresses",
+                                                 "biographies", "index"]})
+    found: dict[str, set[int]] = {h: set() for h in sample}
+    for unit in book.units:
+        first = dests[unit.id][0]
+        end = openings[openings.index(first) + 1]
+        pages = texts[first:end]
+        if f"{unit.id}-notes" in dests:
+            notes, y = dests[f"{unit.id}-notes"]
+            pages = texts[first:notes] + text_block(pdf, notes + 1, notes + 1, int(657 - y) - 59)
+        text, starts = join_pages(pages)
+        root = parse_fragment(unit.html)
+        headings = [" ".join(h.text_content().split()) for h in root.iter("h1", "h2", "h3", "h4")
+                    if not any("footnotes" in (a.get("class") or "") for a in h.iterancestors())]
+        for heading in [f"Chapter {unit.number}" if unit.number else "", *headings]:
+            if heading:
+                text = text.replace(heading, " " * len(heading), 1)
+
+        def page_at(offset: int) -> int:
+            return first + bisect.bisect_right(starts, offset) - 1
+
+        for start, _, heading in match_mentions(text, book.index):
+            if heading in sample:
+                found[heading].add(page_at(start))
+        for heading, before, name, after in hand_marks(unit, set(sample)):
+            pattern = (r"[\W\d_]+".join(map(re.escape, words(before)[-6:])) + r"[\W\d_]+(?P<name>"
+                       + re.escape(name) + r")[\W\d_]+" + r"[\W\d_]+".join(map(re.escape, words(after)[:6])))
+            m = re.search(pattern, text)
+            assert m, (unit.id, before[-40:], name, after[:40])
+            found[heading].add(page_at(m.start("name")))
+    index_text = normalize("\n".join(texts[dests["index"][0]:]))
+    for heading in sample.values():
+        expected = {labels[n] for n in found[heading.id]}
+        if heading.person:
+            expected.add(labels[dests[f"bio-{heading.person}"][0]])
+        m = re.search(r"(?<!See )(?<!also )" + re.escape(heading.heading)
+                      + r"((?:, [0-9ivxlc]+(?:–[0-9ivxlc]+)?)*)", index_text)
+        assert m, heading.heading
+        printed = set()
+        for locator in m.group(1).split(", ")[1:]:
+            first, _, last = locator.partition("–")
+            printed.update(labels[labels.index(first):labels.index(last or first) + 1])
+        assert printed == expected, (heading.heading, sorted(printed - expected), sorted(expected - printed))
+        assert len(expected) > 2, heading.heading

@@ -1,0 +1,580 @@
+"""A release: every edition of book.yaml checked, built in a staging folder, then moved to dist/<version>/."""
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from ..config import display_path
+from ..errors import CODES, BuildError, Problems
+from ..model import BACK_ROLES, Book, Edition
+from . import barcode, cover, onix, pdfx
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "dist"
+PT_PER_IN = 72.0
+TOOLS = {"pdftoppm": "poppler-utils", "pdftotext": "poppler-utils", "zbarimg": "zbar-tools"}
+
+
+# --- where the release comes from -------------------------------------------------------------
+
+@dataclass
+class Source:
+    """The version, the commit it is built from, and the one moment every date in it carries."""
+
+    version: str
+    commit: str
+    tag: str
+    dirty: bool
+    moment: datetime
+    moment_from: str
+    since: str = ""
+    changes: list[str] = field(default_factory=list)
+
+
+def git(repo: Path, *args: str) -> str | None:
+    """git's output in `repo`, or None when git or the repository is not there."""
+    try:
+        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    except OSError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def release_source(book: Book, problems: Problems, where: Positions) -> Source:
+    repo = book.repository
+    version = book.config.version
+    if not version:
+        problems.error(where.label, *where.of("version"), "D001",
+                       "version: missing (the release goes to dist/<version>/; e.g. version: 1.0.0)")
+    commit = git(repo, "rev-parse", "HEAD") or ""
+    tag = (git(repo, "describe", "--tags", "--exact-match", "HEAD") or "") if commit else ""
+    if tag and version and tag.removeprefix("v") != version:
+        problems.error(where.label, *where.of("version"), "D001",
+                       f'version: book.yaml says "{version}", the git tag at HEAD is "{tag}"')
+    dirty = bool(git(repo, "status", "--porcelain")) if commit else False
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    stamp = git(repo, "log", "-1", "--format=%ct") if commit else None
+    if epoch.isdigit():
+        moment, moment_from = int(epoch), "SOURCE_DATE_EPOCH"
+    elif stamp:
+        moment, moment_from = int(stamp), f"time of commit {commit[:12]}"
+    else:
+        moment = int(max((p.stat().st_mtime for p in book.root.rglob("*") if p.is_file()), default=0))
+        moment_from = "newest file in the book folder (no git, no SOURCE_DATE_EPOCH)"
+    source = Source(version, commit, tag, dirty, datetime.fromtimestamp(moment, timezone.utc), moment_from)
+    if commit:
+        # The notes of a tagged release run from the tag before it.
+        since = git(repo, "describe", "--tags", "--abbrev=0", "HEAD^" if tag else "HEAD") or ""
+        log = git(repo, "log", "--format=%s (%h, %as)", f"{since}..HEAD" if since else "HEAD")
+        source.since, source.changes = since, (log or "").splitlines()
+    return source
+
+
+# --- book.yaml positions, for messages --------------------------------------------------------
+
+class Positions:
+    """Line and column of every setting in book.yaml, so that a release problem points at it."""
+
+    def __init__(self, path: Path):
+        self.label = display_path(path)
+        self.marks: dict[str, tuple[int, int]] = {}
+        try:
+            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        except (OSError, yaml.YAMLError):
+            root = None
+        if root is not None:
+            self._walk(root, "")
+
+    def _walk(self, node: yaml.Node, name: str) -> None:
+        self.marks[name] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self._walk(value, f"{name}.{key.value}" if name else str(key.value))
+
+    def of(self, name: str) -> tuple[int, int]:
+        """The setting's value, or the mapping that lacks it."""
+        while name and name not in self.marks:
+            name = name.rpartition(".")[0]
+        return self.marks.get(name, (1, 1))
+
+
+# --- checks before anything is built ----------------------------------------------------------
+
+def check_settings(book: Book, problems: Problems, where: Positions) -> None:
+    """What each edition needs for a release, beyond what book.yaml's loader checks."""
+    c = book.config
+    isbns: dict[str, str] = {}
+    for name, edition in c.editions.items():
+        at = f"editions.{name}"
+        kind = cover.cover_kind(edition)
+        if edition.format == "print":
+            if not edition.isbn:
+                problems.error(where.label, *where.of(f"{at}.isbn"), "D003",
+                               f"{at}.isbn: missing (the copyright page, the barcode and ONIX need it)")
+            if not edition.caliper:
+                problems.error(where.label, *where.of(f"{at}.caliper"), "D003",
+                               f"{at}.caliper: missing (the spine is pages × caliper; e.g. 0.0025in "
+                               "for 55 lb cream)")
+            if kind == "image":
+                problems.error(where.label, *where.of(f"{at}.cover"), "D003",
+                               f"{at}.cover: a print edition has a wrap or a case cover")
+        elif kind != "image":
+            problems.error(where.label, *where.of(f"{at}.cover"), "D003",
+                           f"{at}.cover: an ebook's cover is an image")
+        if edition.isbn in isbns:
+            problems.error(where.label, *where.of(f"{at}.isbn"), "D005",
+                           f"{at}.isbn: {edition.isbn} is the ISBN of the {isbns[edition.isbn]} edition too")
+        if edition.isbn:
+            isbns.setdefault(edition.isbn, name)
+        if edition.cover_image:
+            _check_cover_image(book, edition, problems, where)
+    for name, code in (("language", c.language), ("original.language", c.original.language if c.original else "")):
+        if code and code.split("-")[0].lower() not in onix.ISO_639_2:
+            problems.error(where.label, *where.of(name), "D003",
+                           f'{name}: no ISO 639-2 code known for "{code}" (ONIX needs one)')
+
+
+def _check_cover_image(book: Book, edition: Edition, problems: Problems, where: Positions) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    setting = f"editions.{edition.name}.cover_image"
+    path = (book.repository / edition.cover_image).resolve()
+    if not path.is_relative_to(book.repository.resolve()):
+        problems.error(where.label, *where.of(setting), "D004",
+                       f'{setting}: "{edition.cover_image}" is outside the repository')
+        return
+    if not path.is_file():
+        problems.error(where.label, *where.of(setting), "D004",
+                       f'{setting}: "{edition.cover_image}" does not exist (put the art there, or remove '
+                       "the setting for a cover with a marked placeholder)")
+        return
+    try:
+        with Image.open(path) as picture:
+            picture.verify()
+    except (UnidentifiedImageError, OSError) as exc:
+        problems.error(where.label, *where.of(setting), "D004",
+                       f'{setting}: "{edition.cover_image}" is not an image ({exc})')
+
+
+def check_tools(problems: Problems) -> None:
+    for tool, package in TOOLS.items():
+        if not shutil.which(tool):
+            problems.error("", 0, 0, "D010", f"{tool} is not installed (Debian: apt-get install {package}; "
+                                             "make setup installs it)")
+
+
+def check_book(book: Book, problems: Problems) -> list[str]:
+    """`build.py lint` and the no-loss check; their problems, and a line each for the record."""
+    from ..checksources import check_sources as no_loss
+    from ..lint import lint_book
+
+    done = []
+    found = [p for p in lint_book(book.root).problems() if p.severity == "error"]
+    problems.items.extend(found)
+    if found:
+        problems.error(display_path(book.root), 0, 0, "D006", f"lint found {len(found)} error(s)")
+    done.append(f"lint: {len(found)} errors")
+    if (book.root / "received").is_dir():
+        lost = no_loss(book.root)
+        problems.items.extend(lost.errors)
+        if lost.errors:
+            problems.error(display_path(book.root), 0, 0, "D006",
+                           f"the no-loss check found {len(lost.errors)} error(s)")
+        done.append(f"no-loss check against book/received/: {len(lost.errors)} errors")
+    else:
+        done.append("no-loss check: not run (the book has no received manuscript in book/received/)")
+    return done
+
+
+def stop_on_errors(problems: Problems) -> None:
+    if problems.errors:
+        raise BuildError(problems.items)
+
+
+# --- building -----------------------------------------------------------------------------
+
+@dataclass
+class Output:
+    """One file of the bundle."""
+
+    path: str
+    edition: str
+    kind: str
+    isbn: str
+    data: bytes
+    pages: int | None = None
+    spine_in: float | None = None
+
+
+@dataclass
+class Built:
+    """What one edition left for the manifest and the notes."""
+
+    edition: Edition
+    pages: int | None = None
+    spine_in: float | None = None
+    geometry: cover.Geometry | None = None
+    extent: onix.Extent | None = None
+    layout: object = None          # printlayout.PrintedBook, for the ebook's page map
+
+
+@contextmanager
+def source_date_epoch(moment: datetime):
+    """The interior's PDF dates come from SOURCE_DATE_EPOCH (printlayout.source_date)."""
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
+
+
+def stem(book: Book, edition: Edition) -> str:
+    """File names start with the ISBN, as printers and distributors file them."""
+    return edition.isbn or f"{book.config.slug}-{edition.name}"
+
+
+def extent(result) -> onix.Extent:
+    """ONIX page counts from the print layout's folios and parts."""
+    labels = result.pages.labels
+    front = sum(not label.isdigit() for label in labels)
+    back_first = next((slot.first - (1 if slot.blank_before else 0) for slot in result.slots
+                       if (slot.part.unit.role if slot.part.unit else slot.part.key) in BACK_ROLES), len(labels))
+    arabic = [int(label) for label in labels[:back_first] if label.isdigit()]
+    return onix.Extent(max(arabic, default=0), front, len(labels) - back_first, len(labels))
+
+
+def build_print(book: Book, edition: Edition, blurb, moment: datetime, cache: Path, problems: Problems,
+                say) -> tuple[Built, list[Output]]:
+    """Interior and cover of one print edition, both PDF/X-1a, the cover sized by the interior."""
+    import pikepdf
+
+    from ..pdf import build_pdf, check_fonts
+
+    c = book.config
+    name = stem(book, edition)
+    say(f"dist: {edition.name}: laying out the interior")
+    data, result = build_pdf(book, edition, problems, cache)
+    title = f"{c.title}: {c.subtitle}" if c.subtitle else c.title
+    interior, violations = pdfx.press(data, title, moment, even=True)
+    interior_path = f"{edition.name}/{name}_interior.pdf"
+    for violation in violations:
+        problems.error(interior_path, 0, 0, "D007", violation)
+    with pikepdf.open(io.BytesIO(interior)) as pdf:
+        pages = len(pdf.pages)
+    _check_copyright_isbn(interior, edition, interior_path, problems)
+    g = cover.geometry(edition, pages)
+    say(f"dist: {edition.name}: {pages} pages, spine {g.spine / PT_PER_IN:.3f} in; the cover")
+    html = cover.render_html(book, edition, g, blurb, moment)
+    cover_pdf, warnings = cover.render_pdf(html, pdfx.WEASYPRINT_VARIANT)
+    cover_path = f"{edition.name}/{name}_cover.pdf"
+    for message in dict.fromkeys(warnings):
+        problems.warning(cover_path, 0, 0, "P002", f"WeasyPrint: {message}")
+    cover_pdf, violations = pdfx.press(cover_pdf, f"{title}: cover ({edition.binding or edition.name})", moment)
+    for violation in violations:
+        problems.error(cover_path, 0, 0, "D007", violation)
+    check_fonts(cover_pdf, problems, cover_path)
+    read = barcode.scan(cover_pdf)
+    if read != [edition.isbn]:
+        problems.error(cover_path, 0, 0, "D008", f"zbarimg read {read or 'nothing'}, not [{edition.isbn}]")
+    spine_in = round(pages * edition.caliper / PT_PER_IN, 4)
+    built = Built(edition, pages, spine_in, g, extent(result), result)
+    return built, [Output(interior_path, edition.name, "interior", edition.isbn, interior, pages, spine_in),
+                   Output(cover_path, edition.name, "cover", edition.isbn, cover_pdf, pages, spine_in)]
+
+
+def _check_copyright_isbn(interior: bytes, edition: Edition, path: str, problems: Problems) -> None:
+    """The front pages name this edition's ISBN: a wrong one would be printed in every copy."""
+    text = subprocess.run(["pdftotext", "-f", "1", "-l", "12", "-", "-"], input=interior, capture_output=True,
+                          check=True).stdout.decode("utf-8")
+    if f"ISBN {edition.isbn}" not in text:
+        problems.error(path, 0, 0, "D011", f"no “ISBN {edition.isbn}” in the first 12 pages")
+
+
+def build_ebook(book: Book, edition: Edition, built: dict[str, Built], blurb, moment: datetime, cache: Path,
+                say) -> list[Output]:
+    """The EPUB with its page-list from the print edition it follows, and its cover image."""
+    from ..epub import build as build_epub, parse_page_map
+    from ..pdf import write_page_map
+
+    c = book.config
+    source = built.get(edition.page_source)
+    width = (source.edition.trim if source else next(
+        (e.trim for e in c.editions.values() if e.trim), (6 * PT_PER_IN, 9 * PT_PER_IN)))[0]
+    say(f"dist: {edition.name}: the cover image and the EPUB")
+    html = cover.render_html(book, edition, cover.ebook_geometry(width), blurb, moment)
+    png = cover.to_png(cover.render_pdf(html, None)[0], cover.EBOOK_PX)
+    page_map = None
+    if source is not None:
+        write_page_map(book, source.edition, source.layout.pages, cache)
+        page_map = parse_page_map((cache / f"pagemap-{source.edition.name}.json").read_bytes())
+    epub = finish_epub(build_epub(book, page_map, cache), png, moment)
+    name = stem(book, edition)
+    return [Output(f"{edition.name}/{name}.epub", edition.name, "epub", edition.isbn, epub),
+            Output(f"{edition.name}/{name}-cover.png", edition.name, "cover-image", edition.isbn, png)]
+
+
+def finish_epub(data: bytes, png: bytes, moment: datetime) -> bytes:
+    """The EPUB with the release's cover as images/cover.png and its date as dcterms:modified.
+
+    Done to the finished zip, so that the committed images/ stay as they are and the
+    EPUB build keeps choosing its own cover outside releases."""
+    from ..epubpackage import zip_epub
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        files = {name: zf.read(name) for name in zf.namelist()}
+    container = files["META-INF/container.xml"].decode("utf-8")
+    opf_path = re.search(r'full-path="([^"]+)"', container).group(1)
+    base = opf_path.rpartition("/")[0]
+    opf = files[opf_path].decode("utf-8")
+    item = re.search(r'<item\b[^>]*properties="[^"]*cover-image[^"]*"[^>]*/>', opf)
+    old_href = re.search(r'href="([^"]+)"', item.group(0)).group(1)
+    new_item = re.sub(r'href="[^"]+"', 'href="images/cover.png"', item.group(0))
+    new_item = re.sub(r'media-type="[^"]+"', 'media-type="image/png"', new_item)
+    opf = opf.replace(item.group(0), new_item)
+    opf = re.sub(r'(<meta property="dcterms:modified">)[^<]*(</meta>)',
+                 lambda m: m.group(1) + moment.strftime("%Y-%m-%dT%H:%M:%SZ") + m.group(2), opf)
+    files[opf_path] = opf.encode("utf-8")
+    del files[f"{base}/{old_href}"]
+    files[f"{base}/images/cover.png"] = png
+    if old_href != "images/cover.png":
+        for name in [n for n in files if n.endswith(".xhtml")]:
+            files[name] = files[name].replace(old_href.encode(), b"images/cover.png")
+    return zip_epub(files)
+
+
+def build_onix(book: Book, built: Built, description: str, moment: datetime, problems: Problems) -> Output:
+    edition = built.edition
+    thickness = built.geometry.spine / PT_PER_IN if built.geometry else None
+    xml = onix.record(book, edition, built.extent, thickness, description, moment)
+    path = f"{edition.name}/{stem(book, edition)}_onix.xml"
+    for message in onix.validate(xml):
+        problems.error(path, 0, 0, "D009", message)
+    return Output(path, edition.name, "onix", edition.isbn, xml.encode("utf-8"))
+
+
+def run_validators(epub: Path, label: str, reports: Path, problems: Problems) -> list[str]:
+    """EPUBCheck and Ace side by side (each is a process of its own); a line each for the record."""
+    from .. import validate
+
+    runners = {"EPUBCheck": validate.run_epubcheck, "Ace": validate.run_ace}
+    with ThreadPoolExecutor(len(runners)) as pool:
+        futures = {name: pool.submit(run, epub, reports / name.lower()) for name, run in runners.items()}
+    done = []
+    for name, future in futures.items():
+        try:
+            report = future.result()
+        except (validate.ValidatorMissing, RuntimeError) as exc:
+            problems.error(label, 0, 0, "D006", f"{name} did not run: {exc}")
+            continue
+        for message in report.messages:
+            problems.error(label, 0, 0, "D006", f"{name}: {message}")
+        done.append(report.summary())
+    return done
+
+
+# --- the bundle -----------------------------------------------------------------------------
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def manifest(book: Book, source: Source, built: dict[str, Built], outputs: list[Output], checks: list[str],
+             warnings: Counter) -> dict:
+    c = book.config
+    editions = {}
+    for name, b in built.items():
+        e = b.edition
+        entry = {"format": e.format, "isbn": e.isbn or None, "binding": e.binding or None,
+                 "cover": cover.cover_kind(e)}
+        if e.format == "print":
+            g = b.geometry
+            entry.update({
+                "trim_in": [round(v / PT_PER_IN, 4) for v in e.trim], "paper": e.paper or None,
+                "caliper_in": round(e.caliper / PT_PER_IN, 6), "pages": b.pages, "spine_in": b.spine_in,
+                "cover_sheet_in": [round(g.width / PT_PER_IN, 4), round(g.height / PT_PER_IN, 4)],
+                "cover_spine_in": round(g.spine / PT_PER_IN, 4), "cover_bleed_in": round(g.bleed / PT_PER_IN, 4),
+                "cover_spine_text": g.spine_text})
+            if g.kind == "case":
+                entry.update({"case_wrap_in": round(g.turn_in / PT_PER_IN, 4),
+                              "case_hinge_in": round(g.hinge / PT_PER_IN, 4),
+                              "case_board_in": round(e.case.board / PT_PER_IN, 4)})
+        else:
+            entry["page_source"] = e.page_source or None
+        editions[name] = entry
+    files = []
+    for out in outputs:
+        record = {"path": out.path, "edition": out.edition, "kind": out.kind, "isbn": out.isbn or None,
+                  "bytes": len(out.data), "sha256": sha256(out.data)}
+        if out.pages is not None:
+            record.update({"pages": out.pages, "spine_in": out.spine_in})
+        files.append(record)
+    return {
+        "book": {"slug": c.slug, "title": c.title, "subtitle": c.subtitle},
+        "version": {"name": source.version,
+                    "from": f"book.yaml and git tag {source.tag}" if source.tag else "book.yaml",
+                    "git_tag": source.tag or None, "commit": source.commit or None,
+                    "uncommitted_changes": source.dirty},
+        "date": source.moment.strftime("%Y-%m-%dT%H:%M:%SZ"), "date_from": source.moment_from,
+        "pdf_standard": pdfx.VERSION,
+        "editions": editions, "files": files, "checks": checks,
+        "warnings": dict(sorted(warnings.items())),
+    }
+
+
+def release_notes(book: Book, source: Source, built: dict[str, Built], checks: list[str],
+                  warnings: Counter) -> str:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
+                      lstrip_blocks=True, keep_trailing_newline=True)
+    editions = [{"name": n, "isbn": b.edition.isbn, "pages": b.pages,
+                 "spine": f"{b.spine_in:.4f} in" if b.spine_in is not None else "",
+                 "cover": _cover_summary(b)} for n, b in built.items()]
+    return env.get_template("release-notes.md.j2").render(
+        c=book.config, source=source, date=source.moment.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        editions=editions, checks=checks, since=source.since, changes=source.changes,
+        warnings=[(code, n, CODES[code]) for code, n in sorted(warnings.items())])
+
+
+def _cover_summary(built: Built) -> str:
+    g = built.geometry
+    if g is None:
+        return f"image, {cover.EBOOK_PX[0]} × {cover.EBOOK_PX[1]} px"
+    size = f"{g.width / PT_PER_IN:.3f} × {g.height / PT_PER_IN:.3f} in"
+    if g.kind == "case":
+        return (f"case wrap {size} (spine {g.spine / PT_PER_IN:.3f} in with boards, "
+                f"{g.turn_in / PT_PER_IN:g} in turn-in, {g.hinge / PT_PER_IN:g} in hinges)")
+    return f"full wrap {size} plus {g.bleed / PT_PER_IN:g} in bleed (spine {g.spine / PT_PER_IN:.3f} in)"
+
+
+def write_bundle(staging: Path, outputs: list[Output], extra: dict[str, bytes]) -> None:
+    files = {o.path: o.data for o in outputs} | extra
+    sums = "".join(f"{sha256(data)}  {path}\n" for path, data in sorted(files.items()))
+    files["SHA256SUMS"] = sums.encode()
+    for path, data in files.items():
+        target = staging / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        target.chmod(0o644)
+    for folder in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
+        folder.chmod(0o755)
+
+
+def move_into_place(staging: Path, target: Path, force: bool) -> None:
+    """Rename the finished bundle to dist/<version>/; a replaced release goes only once the new one is in."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if target.exists():
+        if not force:
+            raise FileExistsError(target)
+        old = target.with_name(f".{target.name}.replaced-{os.getpid()}")
+        os.rename(target, old)
+    try:
+        try:
+            os.rename(staging, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            # The staging folder is on another file system: copy beside the target, then rename.
+            near = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+            shutil.copytree(staging, near, dirs_exist_ok=True)
+            near.chmod(0o755)
+            os.rename(near, target)
+    except BaseException:
+        if old is not None:
+            os.rename(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old)
+
+
+# --- the whole release ----------------------------------------------------------------------
+
+def make_release(book: Book, out_root: Path, cache: Path, force: bool = False, strict: bool = False,
+                 validators: bool = True, say=lambda message: None) -> tuple[Path, list]:
+    """Check everything, build every edition into a staging folder, check the results, then move
+    the bundle to `out_root/<version>/`; returns it and the warnings. Raises BuildError (and
+    leaves nothing behind) on any error."""
+    problems = Problems(list(book.warnings))
+    where = Positions(book.root / "book.yaml")
+    source = release_source(book, problems, where)
+    target = out_root / source.version
+    if source.version and target.exists() and not force:
+        problems.error(display_path(target), 0, 0, "D002",
+                       f"release {source.version} exists already; --force replaces it")
+    check_settings(book, problems, where)
+    check_tools(problems)
+    stop_on_errors(problems)
+    checks = check_book(book, problems)
+    stop_on_errors(problems)
+
+    c = book.config
+    blurb = cover.blurb_html(c.blurb)
+    built: dict[str, Built] = {}
+    outputs: list[Output] = []
+    with source_date_epoch(source.moment):
+        for edition in c.editions.values():
+            if edition.format == "print":
+                built[edition.name], files = build_print(book, edition, blurb, source.moment, cache, problems, say)
+                outputs += files
+        stop_on_errors(problems)
+        for edition in c.editions.values():
+            if edition.format == "epub":
+                outputs += build_ebook(book, edition, built, blurb, source.moment, cache, say)
+                built[edition.name] = Built(edition)
+    built = {name: built[name] for name in c.editions}
+    for b in built.values():
+        if b.edition.isbn:
+            outputs.append(build_onix(book, b, str(blurb), source.moment, problems))
+    checks += [f"{pdfx.VERSION}: interiors and covers pressed and preflighted",
+               "fonts embedded in every PDF", "copyright pages name their edition's ISBN",
+               "barcodes read back by zbarimg as their edition's ISBN",
+               "ONIX records valid against the ONIX 3.0 reference XSD"]
+    order = {name: n for n, name in enumerate(c.editions)}
+    outputs.sort(key=lambda o: (order[o.edition], o.path))
+
+    work = cache.parent
+    work.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".dist-{source.version}-", dir=work))
+    try:
+        epubs = [o for o in outputs if o.kind == "epub"]
+        if validators:
+            for out in epubs:
+                path = staging / out.path
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(out.data)
+                say(f"dist: EPUBCheck and Ace on {out.path}")
+                checks += run_validators(path, out.path, work / "dist-reports" / source.version, problems)
+        elif epubs:
+            checks.append("EPUBCheck and Ace: not run (--skip-validators)")
+        if strict:
+            problems = Problems([replace(p, severity="error") for p in problems])
+        stop_on_errors(problems)
+        warnings = Counter(p.code for p in problems.warnings)
+        record = manifest(book, source, built, outputs, checks, warnings)
+        notes = release_notes(book, source, built, checks, warnings)
+        write_bundle(staging, outputs, {
+            "manifest.json": (json.dumps(record, ensure_ascii=False, indent=1) + "\n").encode(),
+            "RELEASE-NOTES.md": notes.encode()})
+        move_into_place(staging, target, force)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target, problems.warnings

@@ -1,0 +1,107 @@
+"""Whole-output cache: a build whose inputs are all unchanged replays its messages and writes nothing."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+from .fsutil import write_atomic
+
+PACKAGE = Path(__file__).resolve().parent
+REPOSITORY = PACKAGE.parent
+FORMAT = "outputs-1"
+
+
+class Inputs:
+    """A digest of everything a build reads, taken before it reads anything."""
+
+    def __init__(self, *labels: object):
+        self._hash = hashlib.sha256()
+        self.text(FORMAT, *labels)
+
+    def text(self, *parts: object) -> Inputs:
+        for part in parts:
+            self._hash.update(str(part).encode("utf-8", "surrogateescape"))
+            self._hash.update(b"\0")
+        return self
+
+    def file(self, path: Path, name: str | None = None) -> Inputs:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = None
+        self.text(name or path, "absent" if data is None else hashlib.sha256(data).hexdigest())
+        return self
+
+    def tree(self, folder: Path, skip: tuple[str, ...] = ()) -> Inputs:
+        """Every file under `folder` by content, named relative to it."""
+        for path in walk(folder, skip):
+            self.file(path, path.relative_to(folder).as_posix())
+        return self
+
+    def stats(self, folder: Path, skip: tuple[str, ...] = ()) -> Inputs:
+        """Every file under `folder` by size and modification time: photographs are
+        large, and this is the test the print stage's own art cache makes."""
+        for path in walk(folder, skip):
+            try:
+                st = path.stat()
+                self.text(path.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns)
+            except OSError:
+                self.text(path.relative_to(folder).as_posix(), "absent")
+        return self
+
+    def code(self) -> Inputs:
+        """The pipeline itself: its Python, templates and styles, the Python that runs
+        it and the installed distributions (a dist-info folder's name carries its version)."""
+        self.text(sys.version, sys.executable)
+        for folder in ("bookbuild", "templates", "styles"):
+            self.text(folder).tree(REPOSITORY / folder, skip=("__pycache__",))
+        for entry in sys.path:
+            if entry.endswith("-packages") and os.path.isdir(entry):
+                self.text(*sorted(n for n in os.listdir(entry) if n.endswith((".dist-info", ".egg-info"))))
+        return self
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def walk(folder: Path, skip: tuple[str, ...] = ()) -> list[Path]:
+    """The files under `folder` in a stable order, leaving out folders named in `skip`."""
+    found = []
+    for top, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in skip)
+        found += [Path(top) / f for f in sorted(files)]
+    return found
+
+
+class Stamp:
+    """What the last build with a given name wrote, under which key, and what it said."""
+
+    def __init__(self, cache: Path, name: str):
+        self.path = cache / "outputs" / f"{name}.json"
+
+    def fresh(self, key: str) -> dict | None:
+        """The last build's record (`outputs`, `messages`, `summary`) when it had this
+        key and every file it wrote is still as it wrote it; None when the build has to run."""
+        try:
+            record = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if record.get("key") != key or not record.get("outputs"):
+            return None
+        for name, digest in record["outputs"].items():
+            try:
+                data = Path(name).read_bytes()
+            except OSError:
+                return None
+            if hashlib.sha256(data).hexdigest() != digest:
+                return None
+        return record
+
+    def save(self, key: str, outputs: dict[Path, bytes], messages: list[str], summary: str) -> None:
+        record = {"key": key, "summary": summary, "messages": messages,
+                  "outputs": {str(Path(p).resolve()): hashlib.sha256(data).hexdigest()
+                              for p, data in outputs.items()}}
+        write_atomic(self.path, json.dumps(record, ensure_ascii=False, indent=1) + "\n")

@@ -244,6 +244,10 @@ def find_words(stream: Stream, lo: int, hi: int, text: str) -> int | None:
     return None
 
 
+def _in_figure(el) -> bool:
+    return any(e.tag.rsplit("}", 1)[-1] == "figure" for e in (el, *el.iterancestors()))
+
+
 def estimate_starts(stream: Stream, pages: list[PageStart], anchors: dict[str, int]) -> list[int]:
     """The word where each page begins.
 
@@ -255,8 +259,11 @@ def estimate_starts(stream: Stream, pages: list[PageStart], anchors: dict[str, i
     between the previous page's last anchor and its own first. Pages with neither
     are interpolated by words; a blank page sits just before the page after it.
     Anchors out of reading order (matter that print places elsewhere) are set aside."""
+    # Print may set a figure after the text that follows it (a figure too tall
+    # for the rest of its page is deferred), so figures do not bound the search.
     points = sorted((stream.anchors[a][0], page, a) for a, page in anchors.items()
-                    if a in stream.anchors and 0 <= page < len(pages))
+                    if a in stream.anchors and 0 <= page < len(pages)
+                    and not _in_figure(stream.anchors[a][2]))
     points = nondecreasing(points)
     first_on: dict[int, tuple[int, str]] = {}
     last_on: dict[int, int] = {}

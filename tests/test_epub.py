@@ -387,3 +387,36 @@ def test_real_book_passes_epubcheck(tmp_path):
     assert build(REAL_BOOK, out) == 0
     report = validate.run_epubcheck(out, tmp_path)
     assert report.count("fatal", "error") == 0, "\n".join(report.messages[:20])
+
+
+@pytest.mark.integration
+def test_real_book_page_breaks_sit_where_print_pages_begin(tmp_path):
+    """Every body page's marker is followed by the words that begin that page in print
+    (the first word may be the tail of a word hyphenated across pages)."""
+    if not (REAL_BOOK / "book.yaml").exists():
+        pytest.skip("book/ has not been imported yet (python build.py import)")
+    out = tmp_path / "book.epub"
+    assert build(REAL_BOOK, out) == 0
+    page_map = json.loads((REAL_BOOK.parent / "build" / "cache" / "pagemap.json").read_text(encoding="utf-8"))
+    with zipfile.ZipFile(out) as zf:
+        opf = zf.read("EPUB/package.opf").decode()
+        hrefs = dict(re.findall(r'<item id="([^"]+)" href="([^"]+\.xhtml)"', opf))
+        text = "".join(zf.read("EPUB/" + hrefs[i]).decode() for i in re.findall(r'idref="([^"]+)"', opf) if i in hrefs)
+    text = re.sub(r'<span[^>]*epub:type="pagebreak"[^>]*aria-label="([^"]+)"[^>]*/>', "\u2980\\1\u2981", text)
+    text = re.sub(r"<[^>]+>", " ", text)
+    markers = {m.group(1): m.end() for m in re.finditer("\u2980([^\u2981]+)\u2981", text)}
+    assert set(markers) == {p["label"] for p in page_map["pages"]}
+
+    def letters(s: str) -> str:
+        return re.sub(r"\W+", "", s).lower()
+
+    back_matter = page_map["anchor_pages"]["glossary"]
+    checked = 0
+    for index, page in enumerate(page_map["pages"][:back_matter]):
+        words = (page.get("text") or "").split()
+        if not page["label"].isdigit() or len(words) < 4 or words[0] == "Art":
+            continue
+        following = letters(text[markers[page["label"]]:markers[page["label"]] + 300])[:80]
+        assert letters(" ".join(words[1:4])) in following, (page["label"], " ".join(words[:6]))
+        checked += 1
+    assert checked > 400

@@ -9,7 +9,8 @@ import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from bookbuild.errors import Problems
+from ..errors import Problems
+from ..mdsyntax import attributes, closing
 
 # --- what a name looks like ------------------------------------------------------------------
 
@@ -115,7 +116,6 @@ class _Visible:
 FENCE = re.compile(r"^\s*:{3,}\s*(.*)$")
 NOTE_DEF = re.compile(r"^\[\^[^\]]+\]:")
 HEADING = re.compile(r"^#{1,6}\s")
-ATTR_KV = re.compile(r"""([\w-]+)=(?:"([^"]*)"|'([^']*)'|([^\s}]+))""")
 
 
 def _mask(chars: list[str], start: int, end: int) -> None:
@@ -178,30 +178,6 @@ def _block_ranges(text: str) -> list[tuple[int, int]]:
     return ranges
 
 
-def _closing(text: str, i: int, close: str) -> int:
-    """Index of the bracket closing the one at i (nesting, escapes), or -1; a blank line ends the search."""
-    opening, depth, j = text[i], 0, i
-    while j < len(text):
-        c = text[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == opening:
-            depth += 1
-        elif c == close:
-            depth -= 1
-            if depth == 0:
-                return j
-        elif c == "\n" and text.startswith("\n\n", j):
-            return -1
-        j += 1
-    return -1
-
-
-def _attributes(attr: str) -> tuple[set[str], dict[str, str]]:
-    classes = set(re.findall(r"(?:^|\s)\.([\w-]+)", attr))
-    values = {m.group(1): next(g for g in m.groups()[1:] if g is not None) for m in ATTR_KV.finditer(attr)}
-    return classes, values
 
 
 @functools.lru_cache(maxsize=512)
@@ -216,11 +192,11 @@ def _visible(text: str) -> _Visible:
     vis = _Visible(view)
     i = view.find("[")
     while i >= 0:
-        close = _closing(view, i, "]")
+        close = closing(view, i, "]")
         if close > 0:
             after = close + 1
             if view.startswith("(", after):
-                end = _closing(view, after, ")")
+                end = closing(view, after, ")")
                 if end > 0:
                     _mask(chars, after, end + 1)
                     chars[i] = chars[close] = MASK
@@ -230,7 +206,7 @@ def _visible(text: str) -> _Visible:
             if view.startswith("{", after):
                 end = view.find("}", after)
                 if end > 0 and "\n" not in view[after:end]:
-                    classes, values = _attributes(view[after + 1:end])
+                    classes, values = attributes(view[after + 1:end])
                     if after == close + 1:
                         if "ix" in classes or "noix" in classes:
                             _mask(chars, i, end + 1)
@@ -364,7 +340,7 @@ def _starts_sentence(before: str) -> bool:
 def _caption_ranges(text: str) -> list[tuple[int, int]]:
     out = []
     for m in re.finditer(r"!\[", text):
-        end = _closing(text, m.start() + 1, "]")
+        end = closing(text, m.start() + 1, "]")
         if end > 0:
             out.append((m.start() + 2, end))
     return out

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from ..mdsyntax import attributes, closing
+
 # libyaml's loader is ten times faster; the result is the same.
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -24,7 +26,6 @@ FENCE = re.compile(r"^[ \t]*(:{3,})[ \t]*(.*?)[ \t]*$")
 NOTE_DEF = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]?")
 NOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 HEADING_LINE = re.compile(r"^(#{1,6})[ \t]+")
-ATTR_KV = re.compile(r"""([\w-]+)=(?:"([^"]*)"|'([^']*)'|([^\s}]+))""")
 
 
 @dataclass
@@ -94,30 +95,6 @@ def _mask(chars: list[str], start: int, end: int) -> None:
             chars[i] = MASK
 
 
-def _attributes(attr: str) -> tuple[set[str], dict[str, str]]:
-    classes = set(re.findall(r"(?:^|\s)\.([\w-]+)", attr))
-    values = {m.group(1): next(g for g in m.groups()[1:] if g is not None) for m in ATTR_KV.finditer(attr)}
-    return classes, values
-
-
-def _closing(text: str, i: int, close: str) -> int:
-    """Index of the bracket closing the one at i (nesting, escapes), or -1; a blank line ends the search."""
-    opening, depth, j = text[i], 0, i
-    while j < len(text):
-        c = text[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == opening:
-            depth += 1
-        elif c == close:
-            depth -= 1
-            if depth == 0:
-                return j
-        elif c == "\n" and text.startswith("\n\n", j):
-            return -1
-        j += 1
-    return -1
 
 
 def _blocks(text: str, starts: list[int], chars: list[str], flags: bytearray, t: Text) -> None:
@@ -153,7 +130,7 @@ def _blocks(text: str, starts: list[int], chars: list[str], flags: bytearray, t:
             _mask(chars, at, at + len(line))
             opener = fence.group(2)
             if opener.startswith("{"):
-                stack.append((at, *_attributes(opener.strip("{}"))))
+                stack.append((at, *attributes(opener.strip("{}"))))
             elif opener:
                 # `::: caption` is Pandoc's shorthand for `::: {.caption}`.
                 stack.append((at, {opener.split()[0]}, {}))
@@ -227,7 +204,7 @@ def _inline(t: Text, chars: list[str], flags: bytearray) -> None:
     view = "".join(chars)
     i = view.find("[")
     while i >= 0:
-        close = _closing(view, i, "]")
+        close = closing(view, i, "]")
         after = close + 1
         if close > 0 and (view.startswith("(", after) or view.startswith("{", after)):
             image = i > 0 and view[i - 1] == "!"
@@ -235,7 +212,7 @@ def _inline(t: Text, chars: list[str], flags: bytearray) -> None:
             if image:
                 chars[i - 1] = MASK
             if view.startswith("(", after):
-                end = _closing(view, after, ")")
+                end = closing(view, after, ")")
                 if end > 0:
                     if image:
                         target = view[after + 1:end].split()
@@ -245,7 +222,7 @@ def _inline(t: Text, chars: list[str], flags: bytearray) -> None:
             if view.startswith("{", after):
                 end = view.find("}", after)
                 if end > 0 and "\n" not in view[after:end]:
-                    classes, values = _attributes(view[after + 1:end])
+                    classes, values = attributes(view[after + 1:end])
                     t.spans.append((i + 1, close, classes, values))
                     if values.get("lang", "").startswith("ru"):
                         _mark(flags, i + 1, close, RU)

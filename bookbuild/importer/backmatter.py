@@ -90,34 +90,29 @@ def _gather(blocks: list[Block], starts_entry) -> tuple[list[_Entry], list[Corre
     entries: list[_Entry] = []
     corrections: list[Correction] = []
     orphans: list[tuple[int, str]] = []
-    for block in blocks:
-        for index, raw in enumerate(block.lines):
-            number = block.line + index
-            text = raw.replace("\u00a0", " ").strip()
-            if not text:
-                continue
-            unbulleted = _LIST_DASH.sub("", text, count=1)
-            if starts_entry(unbulleted):
-                if unbulleted != text:
-                    corrections.append(Correction(number, "list-marker", text[:40], unbulleted[:40]))
-                entries.append(_Entry(number, unbulleted, [(0, number)]))
-            elif not entries:
-                orphans.append((number, text))
-            else:
-                entry = entries[-1]
-                before = f"{entry.text[-40:]}\n\n{text[:40]}"
-                separator = "" if entry.text.endswith(_JOIN_WITHOUT_SPACE) else " "
-                if _SPLIT_EMPHASIS_END.search(entry.text) and _SPLIT_EMPHASIS_START.match(text):
-                    # `*Nashe*` / `*Slovo*`: one title in italics, cut by the page break.
-                    entry.text, text = entry.text[:-1], text[1:]
-                head = len(entry.text) + len(separator)
-                entry.starts.append((head, number))
-                entry.text += separator + text
-                # Lines inside one block are one paragraph already; only a
-                # blank line (a page break in print) is a change to report.
-                if index == 0:
-                    after = entry.text[max(0, head - len(separator) - 40):head + 40]
-                    corrections.append(Correction(number, "rejoined", before, after))
+    for number, text, index in _lines(blocks):
+        unbulleted = _LIST_DASH.sub("", text, count=1)
+        if starts_entry(unbulleted):
+            if unbulleted != text:
+                corrections.append(Correction(number, "list-marker", text[:40], unbulleted[:40]))
+            entries.append(_Entry(number, unbulleted, [(0, number)]))
+        elif not entries:
+            orphans.append((number, text))
+        else:
+            entry = entries[-1]
+            before = f"{entry.text[-40:]}\n\n{text[:40]}"
+            separator = "" if entry.text.endswith(_JOIN_WITHOUT_SPACE) else " "
+            if _SPLIT_EMPHASIS_END.search(entry.text) and _SPLIT_EMPHASIS_START.match(text):
+                # `*Nashe*` / `*Slovo*`: one title in italics, cut by the page break.
+                entry.text, text = entry.text[:-1], text[1:]
+            head = len(entry.text) + len(separator)
+            entry.starts.append((head, number))
+            entry.text += separator + text
+            # Lines inside one block are one paragraph already; only a
+            # blank line (a page break in print) is a change to report.
+            if index == 0:
+                after = entry.text[max(0, head - len(separator) - 40):head + 40]
+                corrections.append(Correction(number, "rejoined", before, after))
     return entries, sorted(corrections, key=lambda c: c.line), orphans
 
 
@@ -198,6 +193,15 @@ def _term_key(term: str) -> str:
     return term.strip("“”\"' ").casefold()
 
 
+def _lines(blocks: list[Block]):
+    """(manuscript line number, stripped text, index in its block) of every non-empty line."""
+    for block in blocks:
+        for index, raw in enumerate(block.lines):
+            text = raw.replace("\u00a0", " ").strip()
+            if text:
+                yield block.line + index, text, index
+
+
 def parse_glossary(blocks: list[Block], path: str, problems: Problems
                    ) -> tuple[list[dict], list[Correction]]:
     """Glossary blocks (after the `#` heading) → entries, in manuscript order."""
@@ -269,30 +273,25 @@ def _resolve_see_also(entries: list[dict], path: str, problems: Problems) -> Non
 def parse_congresses(blocks: list[Block], path: str, problems: Problems) -> list[dict]:
     """`## Group` headings and `Name: dates` lines → groups of dated items."""
     groups: list[dict] = []
-    for block in blocks:
-        for index, raw in enumerate(block.lines):
-            number = block.line + index
-            text = raw.replace("\u00a0", " ").strip()
-            if not text:
-                continue
-            heading = _GROUP_HEADING.match(text)
-            if heading:
-                groups.append({"group": heading.group("title"), "items": []})
-                continue
-            if not groups:
-                problems.warning(path, number, 1, "I010", "dates before the first group heading")
-                groups.append({"group": None, "items": []})
-            name, colon, dates = text.rpartition(": ")
-            if not colon or not name.strip():
-                problems.error(path, number, 1, "I010", f"no 'name: dates' in {text[:60]!r}")
-                name, dates = text, None
-            elif not _CONGRESS_DATES.match(dates.strip()):
-                problems.error(path, number, len(name) + 3, "I010", f"dates not understood: {dates!r}")
-            elif "-" in dates:
-                problems.warning(path, number, len(name) + 3, "I010",
-                                 f"hyphen where an en dash belongs in {dates!r}")
-            groups[-1]["items"].append({"name": name.strip(), "dates": dates.strip() if dates else None,
-                                        "line": number})
+    for number, text, _ in _lines(blocks):
+        heading = _GROUP_HEADING.match(text)
+        if heading:
+            groups.append({"group": heading.group("title"), "items": []})
+            continue
+        if not groups:
+            problems.warning(path, number, 1, "I010", "dates before the first group heading")
+            groups.append({"group": None, "items": []})
+        name, colon, dates = text.rpartition(": ")
+        if not colon or not name.strip():
+            problems.error(path, number, 1, "I010", f"no 'name: dates' in {text[:60]!r}")
+            name, dates = text, None
+        elif not _CONGRESS_DATES.match(dates.strip()):
+            problems.error(path, number, len(name) + 3, "I010", f"dates not understood: {dates!r}")
+        elif "-" in dates:
+            problems.warning(path, number, len(name) + 3, "I010",
+                             f"hyphen where an en dash belongs in {dates!r}")
+        groups[-1]["items"].append({"name": name.strip(), "dates": dates.strip() if dates else None,
+                                    "line": number})
     return groups
 
 

@@ -42,7 +42,11 @@ def run(args) -> int:
     book = transform(read_book(root, cache))
     edition = print_edition(book, args.edition)
     problems = Problems(list(book.warnings))
-    data, result = build_pdf(book, edition, problems, cache)
+    quiet = getattr(args, "quiet", False)
+    say = None if quiet else (lambda message: print(f"pdf: {message}", file=sys.stderr, flush=True))
+    if say:
+        say(f"read {len(book.units)} units in {time.monotonic() - started:.1f} s")
+    data, result = build_pdf(book, edition, problems, cache, say=say)
     if args.strict:
         problems = Problems([replace(p, severity="error") for p in problems])
     if problems.errors:
@@ -50,7 +54,6 @@ def run(args) -> int:
     target = out_dir / output_name(book, edition)
     write_atomic(target, data)
     write_page_map(book, edition, result.pages, cache)
-    quiet = getattr(args, "quiet", False)
     for problem in problems:
         print(problem, file=sys.stderr)
     if not quiet:
@@ -78,7 +81,7 @@ def output_name(book: Book, edition: Edition) -> str:
 
 
 def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | None = None,
-              workers: int | None = None):
+              workers: int | None = None, say=None):
     """Lay out and assemble the PDF in memory; layout and font problems go into `problems`."""
     from .pdfcheck import check_coverage, check_layout
     from .printlayout import print_book
@@ -88,7 +91,8 @@ def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | No
     if problems.errors:
         raise BuildError(problems.items)
     try:
-        result = print_book(book, edition, problems, cache / "print" if cache else None, workers)
+        result = print_book(book, edition, problems, cache / "print" if cache else None, workers,
+                            say=say)
     except Exception as exc:  # WeasyPrint raises anything from deep inside the layout.
         problems.error(display_path(book.root), 0, 0, "P002", f"layout failed: {type(exc).__name__}: {exc}")
         raise BuildError(problems.items) from exc
@@ -196,7 +200,8 @@ def ebook_page_map(book: Book, cache: Path, say=None) -> Path | None:
     if say:
         say(f"epub: laying out the {source} edition for its page numbers")
     problems = Problems()
-    _, result = build_pdf(book, edition, problems, cache)
+    _, result = build_pdf(book, edition, problems, cache,
+                          say=(lambda message: say(f"epub: {message}")) if say else None)
     write_page_map(book, edition, result.pages, cache)
     return path
 

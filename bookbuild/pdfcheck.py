@@ -36,13 +36,13 @@ class FlowItem:
     footnote: bool
 
 
-def flow_items(document) -> list[FlowItem]:
-    """Every line and image of a laid-out WeasyPrint document, page by page, in order."""
+def flow_items(pages: list) -> list[FlowItem]:
+    """Every line and image of laid-out WeasyPrint page boxes, page by page, in order."""
     from weasyprint.formatting_structure import boxes
 
     items: list[FlowItem] = []
-    for number, page in enumerate(document.pages):
-        root, *others = page._page_box.children
+    for number, page in enumerate(pages):
+        root, *others = page.children
         _collect(root, number, [], items, footnote=False)
         for child in others:
             if isinstance(child, boxes.FootnoteAreaBox):
@@ -53,7 +53,7 @@ def flow_items(document) -> list[FlowItem]:
 def inspect_part(document) -> tuple[list[dict], int]:
     """Findings on a laid-out WeasyPrint document, as plain data for the cache, and the page
     its first line of text is on (where the part opens)."""
-    items = flow_items(document)
+    items = flow_items([page._page_box for page in document.pages])
     findings = [*_overset(document, items), *_stranded_headings(items), *_split_figures(items)]
     opening = next((i.page for i in items if not i.footnote and _text(i.box).strip()), 0)
     return findings, opening

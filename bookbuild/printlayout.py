@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import time
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -352,14 +353,22 @@ class PrintedBook:
 
 def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | None,
                workers: int | None = None,
-               decorate: Callable[[Part, str], str] | None = None) -> PrintedBook:
+               decorate: Callable[[Part, str], str] | None = None,
+               say: Callable[[str], None] | None = None) -> PrintedBook:
     """Lay out every part on its own (in parallel, reusing unchanged ones from the cache),
     then the contents and the index from the page map, then the running heads and folios
     of every page, and put it all in one PDF.
 
     Parts do not depend on their folios: heads and folios are a separate layer laid over
     each page, so a part is laid out once whatever page it lands on. `decorate(part, html)`
-    may rewrite a part's HTML before layout (the proof adds ids that must not move a line)."""
+    may rewrite a part's HTML before layout (the proof adds ids that must not move a line);
+    `say` gets a progress line for every part laid out and every stage, with the time taken."""
+    started = time.monotonic()
+
+    def note(message: str) -> None:
+        if say:
+            say(f"[{time.monotonic() - started:5.1f} s] {message}")
+
     env = environment()
     parts = book_parts(book)
     css = page_css(edition)
@@ -371,10 +380,12 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
 
     contents = parts[1]
     index = next((p for p in parts if p.key == "index"), None)
-    with Pool(cache, workers) as pool:
+    with Pool(cache, workers, note) as pool:
         contents.context = {"entries": contents_entries(book, parts, None, None)}
+        note(f"laying out {len(parts) - (index is not None)} parts on {pool.workers} worker(s)")
         results = pool.run([job(p) for p in parts if p is not index])
-        for _ in range(3):
+        for round_ in range(1, 4):
+            note(f"contents, index and running heads from the page map (round {round_})")
             counts = {key: r.pages for key, r in results.items()}
             if index is not None:
                 index.context = {"groups": index_groups(book, page_map(place(parts, counts), results))}
@@ -419,8 +430,10 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
             sheets.append(Sheet(None, 0))
         sheets.extend(Sheet(slot.part.key, i) for i in range(slot.pages))
     placed = {s.part.key: results[s.part.key] for s in slots}
+    note(f"assembling {len(sheets)} pages")
     pdf = assemble(sheets, placed, [f.pdf for f in furniture], outline(slots, results), metadata(book, slots))
     warnings = [w for r in [*results.values(), *furniture] for w in r.warnings]
+    note("assembled")
     return PrintedBook(pdf, pages, slots, warnings, placed)
 
 

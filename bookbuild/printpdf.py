@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import re
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,12 +21,14 @@ STYLES = (PACKAGE_ROOT / "styles" / "base.css", PACKAGE_ROOT / "styles" / "print
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 # Raised whenever lay_out or defer_figures change what a part's PDF holds; the checks a
 # cached part carries follow pdfcheck.py, whose text is part of the key.
-CACHE_VERSION = "part-3"
+CACHE_VERSION = "part-4"
 CHECKS = Path(__file__).resolve().parent / "pdfcheck.py"
 PX_TO_PT = 0.75
 # A figure too tall for the rest of its page goes overleaf whole; when that leaves this much
 # of the page empty, the text after it is set first (WeasyPrint has no page floats).
 DEFER_GAP_PT = 28
+# A part this long is worth writing in two halves when asked to (Job.split).
+SPLIT_PAGES = 8
 # At most this many figures are moved in one part (each makes a few pages again).
 DEFER_LIMIT = 24
 
@@ -38,6 +41,10 @@ class Job:
     html: str
     page_css: str
     repository: str
+    # Written in two halves on two cores (when a core is free: a one-chapter proof).
+    split: bool = False
+    # Index mentions taken out of the HTML: (anchor, id of its block, offset in letters).
+    mentions: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass
@@ -99,22 +106,39 @@ def _fetcher(allowed: list[Path]):
     return RepositoryFetcher()
 
 
+_BASES: dict[str, tuple] = {}
 _ENGINES: dict[tuple[str, str], tuple] = {}
 
 
-def _engine(page_css: str, repository: str):
-    """Parsed stylesheets, fonts and fetcher, made once per process and edition."""
-    key = (page_css, repository)
-    if key not in _ENGINES:
+def _base(repository: str) -> tuple:
+    """WeasyPrint imported, fonts configured and the stylesheets parsed: once per process."""
+    if repository not in _BASES:
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
 
         fonts = FontConfiguration()
         fetcher = _fetcher([Path(repository), PACKAGE_ROOT / "styles", *FONT_DIRS])
         sheets = [CSS(filename=str(s), font_config=fonts, url_fetcher=fetcher) for s in STYLES]
-        sheets.append(CSS(string=page_css, font_config=fonts))
-        _ENGINES[key] = (fonts, fetcher, sheets)
+        _BASES[repository] = (fonts, fetcher, sheets)
+    return _BASES[repository]
+
+
+def _engine(page_css: str, repository: str):
+    """The base and the edition's page size: once per process and edition."""
+    key = (page_css, repository)
+    if key not in _ENGINES:
+        from weasyprint import CSS
+
+        fonts, fetcher, sheets = _base(repository)
+        _ENGINES[key] = (fonts, fetcher, [*sheets, CSS(string=page_css, font_config=fonts)])
     return _ENGINES[key]
+
+
+def warm(repository: str) -> int:
+    """Run in a worker while the main process reads the book: the first layout then starts
+    at once (importing WeasyPrint and parsing the styles take about 0.7 s)."""
+    _base(repository)
+    return os.getpid()
 
 
 def lay_out(job: Job) -> PartPDF:
@@ -133,13 +157,22 @@ def lay_out(job: Job) -> PartPDF:
             document = HTML(string=job.html, base_url=job.repository.rstrip("/") + "/",
                             url_fetcher=fetcher).render(stylesheets=sheets, font_config=fonts)
         result = PartPDF(job.key, b"", len(document.pages), passes=deferral.passes)
-        own = {name for page in document.pages for name in page.anchors}
+        pages = len(document.pages)
+        # The second half goes to a forked copy of this process to be written (see _write).
+        half = pages // 2 if job.split and pages >= SPLIT_PAGES else pages
+        owners = [{name for page in document.pages[a:b] for name in page.anchors}
+                  for a, b in ((0, half), (half, pages))]
+        placed = mention_anchors(document, job.mentions)
         for number, page in enumerate(document.pages):
+            own = owners[number >= half]
             height = page.height * PX_TO_PT
+            # Index mentions among the page's anchors in reading order (a stable sort by top).
+            boxes = dict(sorted({**page.anchors, **placed.get(number, {})}.items(),
+                                key=lambda item: item[1][1]))
             result.anchors.append([(name, x * PX_TO_PT, height - y * PX_TO_PT)
-                                   for name, (x, y, _, _) in page.anchors.items()])
+                                   for name, (x, y, _, _) in boxes.items()])
             result.bottoms.append([(name, height - y2 * PX_TO_PT)
-                                   for name, (_, _, _, y2) in page.anchors.items()])
+                                   for name, (_, _, _, y2) in boxes.items()])
             result.words.append(_first_words(page))
             for level, label, (_, y), _ in page.bookmarks:
                 result.bookmarks.append((level, label, number, height - y * PX_TO_PT))
@@ -153,12 +186,85 @@ def lay_out(job: Job) -> PartPDF:
                     kept.append(link)
             page.links[:] = kept
         result.findings, result.opening = inspect_part(document)
-        result.pdf = document.write_pdf()
+        result.pdf = _write(document, half)
     finally:
         logger.removeHandler(collector)
     result.warnings = collector.messages
     result.seconds = time.monotonic() - started
     return result
+
+
+def mention_anchors(document, mentions) -> dict[int, dict[str, tuple]]:
+    """Page → {anchor: (x1, y1, x2, y2)} of the line that holds each index mention: the
+    line where the block's letters reach the mention's offset (printlayout.unwrap_mentions)."""
+    if not mentions:
+        return {}
+    from weasyprint.formatting_structure import boxes
+
+    from .pdfcheck import flow_items
+    from .printlayout import letters
+
+    wanted: dict[str, list[tuple[int, str]]] = {}
+    for anchor, block, offset in mentions:
+        wanted.setdefault(block, []).append((offset, anchor))
+    for items in wanted.values():
+        items.sort(reverse=True)   # popped from the end, smallest offset first
+    counted = dict.fromkeys(wanted, 0)
+    placed: dict[int, dict[str, tuple]] = {}
+    for item in flow_items([page._page_box for page in document.pages]):
+        if item.footnote or not isinstance(item.box, boxes.LineBox):
+            continue
+        block = next((e.get("id") for e in reversed(item.elements) if e.get("id") in wanted), None)
+        if block is None or not wanted[block]:
+            continue
+        text = "".join(b.text for b in item.box.descendants()
+                       if isinstance(b, boxes.TextBox) and "::" not in b.element_tag)
+        counted[block] += len(letters(text))
+        line = item.box
+        while wanted[block] and wanted[block][-1][0] < counted[block]:
+            _, anchor = wanted[block].pop()
+            placed.setdefault(item.page, {})[anchor] = (
+                line.position_x, line.position_y, line.position_x + line.width,
+                line.position_y + line.height)
+    return placed
+
+
+def _write(document, half: int) -> bytes:
+    """The document's PDF. Writing takes a quarter of a part's time; when the part is split at
+    `half`, a forked copy of this process writes the pages from `half` on while this one writes
+    the others, and pikepdf joins them (with a font subset from each half). Links between the
+    halves went to PartPDF.links, as links into other parts do."""
+    if half >= len(document.pages):
+        return document.write_pdf()
+    import pikepdf
+
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            os.close(read_end)
+            data = document.copy(document.pages[half:]).write_pdf()
+            with os.fdopen(write_end, "wb") as out:
+                out.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    first = document.copy(document.pages[:half]).write_pdf()
+    with os.fdopen(read_end, "rb") as source:
+        second = source.read()
+    _, status = os.waitpid(child, 0)
+    if status != 0 or not second:
+        raise RuntimeError("writing the second half of the part failed")
+    with pikepdf.open(io.BytesIO(first)) as joined, pikepdf.open(io.BytesIO(second)) as rest, \
+            warnings.catch_warnings():
+        # The halves' named destinations do not matter: `assemble` names every anchor anew.
+        warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+        joined.pages.extend(rest.pages)
+        buffer = io.BytesIO()
+        joined.save(buffer, deterministic_id=True)
+    return buffer.getvalue()
 
 
 # --- figures that go overleaf -------------------------------------------------------------
@@ -336,7 +442,7 @@ def _job_key(job: Job) -> str:
     from importlib.metadata import version
 
     h = hashlib.sha256()
-    for part in (CACHE_VERSION, version("weasyprint"), job.page_css, job.html,
+    for part in (CACHE_VERSION, version("weasyprint"), job.page_css, job.html, repr(job.mentions),
                  *(s.read_text(encoding="utf-8") for s in (*STYLES, CHECKS))):
         h.update(part.encode("utf-8"))
         h.update(b"\0")
@@ -389,6 +495,11 @@ class Pool:
     def __enter__(self) -> Pool:
         return self
 
+    def warm(self, repository: str) -> None:
+        """Start the worker processes now and get each ready to lay out (see `warm`)."""
+        for _ in range(self.workers):
+            self._pool().submit(warm, repository)
+
     def __exit__(self, *exc) -> None:
         if self._executor is not None:
             self._executor.shutdown(cancel_futures=True)
@@ -403,8 +514,6 @@ class Pool:
             if hit is not None:
                 hit.key = job.key
                 pending[job.key] = hit
-            elif self.workers == 1:
-                pending[job.key] = (key, lay_out(job))
             else:
                 pending[job.key] = (key, self._pool().submit(lay_out, job))
         return pending
@@ -419,10 +528,7 @@ class Pool:
                 results[name] = item
                 continue
             key, work = item
-            if isinstance(work, PartPDF):
-                self._done(name, key, work, results)
-            else:
-                running[work] = (name, key)
+            running[work] = (name, key)
         for future in as_completed(running):
             name, key = running[future]
             self._done(name, key, future.result(), results)

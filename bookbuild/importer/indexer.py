@@ -1136,19 +1136,26 @@ def match_mentions(text: str, headings: list[dict]) -> list[tuple[int, int, str]
     is a mention of ID whatever it says; `[…]{.noix}` is none. A form two headings share is no
     one's. `headings` are index.yaml entries (dicts) or objects with `id` and `forms`.
     """
-    owner: dict[str, str] = {}
-    shared: set[str] = set()
-    for h in headings:
-        # index.yaml entries as dicts, or the read stage's IndexHeading objects.
-        hid, forms = (h["id"], h.get("forms")) if isinstance(h, dict) else (h.id, h.forms)
-        for form in forms or ():
-            f = _norm_form(form)
-            if owner.setdefault(f, hid) != hid:
-                shared.add(f)
-    table = tuple(sorted((f, (i,)) for f, i in owner.items() if f not in shared))
+    # index.yaml entries as dicts, or the read stage's IndexHeading objects.
+    table = _form_table(tuple((h["id"], tuple(h.get("forms") or ())) if isinstance(h, dict)
+                              else (h.id, tuple(h.forms or ())) for h in headings))
     vis = _visible(text)
     found = [(s, e, ids[0]) for s, e, ids in _matcher(table).find(vis.text)]
     return sorted(found + list(vis.ix))
+
+
+@functools.lru_cache(maxsize=4)
+def _form_table(headings: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple:
+    """(normalized form, (heading id,)) for every form only one heading has: made once for
+    the many texts a build matches against the same headings."""
+    owner: dict[str, str] = {}
+    shared: set[str] = set()
+    for hid, forms in headings:
+        for form in forms:
+            f = _norm_form(form)
+            if owner.setdefault(f, hid) != hid:
+                shared.add(f)
+    return tuple(sorted((f, (i,)) for f, i in owner.items() if f not in shared))
 
 
 def build_index(texts: dict[str, str], people: list[dict], problems: Problems

@@ -34,6 +34,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..pdf import check_font_installed, print_edition
+    from ..printpdf import Pool
     from ..read import read_book
     from ..transform import transform
     from .changes import changed_marks, changes_since, version
@@ -50,22 +51,31 @@ def run(args) -> int:
     root = Path(args.book).resolve()
     out_dir = Path(args.out) if args.out else root.parent / "build" / "proof"
     cache = Path(args.cache) if args.cache else root.parent / "build" / "cache"
-    book = transform(read_book(root, cache))
-    edition = print_edition(book, args.edition)
-    problems = Problems()
-    check_font_installed(problems)
-    if problems.errors:
-        raise BuildError(problems.items)
-    changes = changes_since(root, args.since) if args.since else None
-    unit = find_unit(book, args.chapter) if args.chapter else None
-    if unit is None:
-        interior = whole_book(book, edition, problems, cache)
-    else:
-        interior = one_unit(book, edition, unit, problems, cache, say=say)
+    def progress(message: str) -> None:
+        say(f"proof: [{time.monotonic() - started:4.1f} s] {message}")
+
+    # One chapter is one layout: one worker, ready by the time the book is read (a second one
+    # warming would slow the reading, and might take the layout before it is ready).
+    with Pool(cache / "print", 1 if args.chapter else None, say=progress) as pool:
+        pool.warm(str(root.parent))
+        book = transform(read_book(root, cache))
+        progress(f"read {len(book.units)} units")
+        edition = print_edition(book, args.edition)
+        problems = Problems()
+        check_font_installed(problems)
+        if problems.errors:
+            raise BuildError(problems.items)
+        changes = changes_since(root, args.since) if args.since else None
+        unit = find_unit(book, args.chapter) if args.chapter else None
+        if unit is None:
+            interior = whole_book(book, edition, problems, cache, pool=pool)
+        else:
+            interior = one_unit(book, edition, unit, problems, cache, say=say, pool=pool)
     for message in dict.fromkeys(interior.warnings):
         problems.warning(display_path(root), 0, 0, "P002", f"WeasyPrint: {message}")
     if problems.errors:
         raise BuildError(problems.items)
+    progress("laid out; making the proof sheets")
     changed = changed_marks(changes, interior.marks) if changes else set()
     slug = Slug(book.config.title, edition.name, version(book.repository), build_date(), args.since or "")
     front = changes_sheet(book, edition, interior, changes, changed, slug, unit) if changes else None

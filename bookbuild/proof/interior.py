@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -89,10 +90,10 @@ def marks_of(slots: list[Slot], parts: dict[str, PartPDF], ids: dict[str, Source
 
 
 def whole_book(book: Book, edition: Edition, problems: Problems, cache: Path,
-               workers: int | None = None) -> Interior:
+               workers: int | None = None, pool: Pool | None = None) -> Interior:
     """The whole print interior, every part laid out with its ids (from the cache when unchanged)."""
     decorator = Decorator(book)
-    result = print_book(book, edition, problems, cache / "print", workers, decorate=decorator)
+    result = print_book(book, edition, problems, cache / "print", workers, decorate=decorator, pool=pool)
     _report(book, decorator, problems)
     openings = [(s.part.key, s.first) for s in result.slots if s.part.key not in ("front", "contents")]
     interior = Interior(result.pdf, result.pages.labels, list(range(len(result.pages.labels))),
@@ -119,14 +120,14 @@ def find_unit(book: Book, which: str) -> Unit:
 
 
 def one_unit(book: Book, edition: Edition, unit: Unit, problems: Problems, cache: Path,
-             workers: int | None = None, say=None) -> Interior:
+             workers: int | None = None, say=None, pool: Pool | None = None) -> Interior:
     """One unit laid out as in the book, with its folios and running heads from the page map of
     the last print build (made now if there is none)."""
     page_map = _page_map(cache, edition)
     if page_map is None:
         if say:
             say(f"proof: no page map of the {edition.name} edition yet; laying out the book once")
-        _, printed = build_pdf(book, edition, problems, cache, workers)
+        _, printed = build_pdf(book, edition, problems, cache, workers, pool=pool)
         write_page_map(book, edition, printed.pages, cache)
         page_map = _page_map(cache, edition)
     current = page_map.get("key") == layout_key(book)
@@ -144,15 +145,29 @@ def one_unit(book: Book, edition: Edition, unit: Unit, problems: Problems, cache
     part = next(p for p in book_parts(book) if p.unit is unit)
     decorator = Decorator(book)
     css, repository = page_css(edition), str(book.repository)
-    with Pool(cache / "print", workers) as pool:
-        laid = pool.run([Job(part.key, decorator(part, render_part(env, book, edition, part)), css,
-                             repository)])[part.key]
+
+    def furniture_job(pages: int) -> Job:
         # A unit grown since the page map was made runs on with arabic folios.
-        while len(labels) < first + laid.pages:
+        while len(labels) < first + pages:
             labels.append(str(int(labels[-1]) + 1) if labels[-1].isdigit() else roman(len(labels) + 1))
-        slot = Slot(part, first, laid.pages, False)
-        furniture = pool.run([Job("furniture-proof", furniture_html(env, book, [slot], labels, False), css,
-                                  repository)])["furniture-proof"]
+        slot = Slot(part, first, pages, False)
+        return Job("furniture-proof", furniture_html(env, book, [slot], labels, False), css, repository)
+
+    # The heads and folios are laid out beside the unit for as many pages as it had in the page
+    # map, and again only when it now has another count.
+    printed = _printed_pages(page_map, first, [p.key for p in book_parts(book)])
+    with nullcontext(pool) if pool is not None else Pool(cache / "print", workers) as pool:
+        mentions: list = []
+        html = decorator(part, render_part(env, book, edition, part, mentions))
+        pending = pool.submit([Job(part.key, html, css, repository, split=True,
+                                   mentions=tuple(mentions))])
+        if printed:
+            pending.update(pool.submit([furniture_job(printed)]))
+        done = pool.collect(pending)
+        laid = done[part.key]
+        furniture = done.get("furniture-proof")
+        if laid.pages != printed:
+            furniture = pool.run([furniture_job(laid.pages)])["furniture-proof"]
     _report(book, decorator, problems)
     here = Slot(part, 0, laid.pages, False)
     own = labels[first:first + laid.pages]
@@ -166,6 +181,16 @@ def one_unit(book: Book, edition: Edition, unit: Unit, problems: Problems, cache
     if current:
         _compare(interior, laid.words, page_map, first, problems)
     return interior
+
+
+def _printed_pages(page_map: dict, first: int, keys: list[str]) -> int:
+    """How many pages the unit opening on page `first` had in the page map: up to the
+    opening of the next part (`keys` are the parts' ids), less a blank verso before it."""
+    anchors, pages = page_map["anchor_pages"], page_map["pages"]
+    end = min((anchors[k] for k in keys if anchors.get(k, -1) > first), default=len(pages))
+    if end - 1 > first and not pages[end - 1].get("text"):
+        end -= 1
+    return end - first
 
 
 def _report(book: Book, decorator: Decorator, problems: Problems) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from typing import Callable
 
 from lxml import etree
@@ -124,7 +125,32 @@ def _wrap(el: etree._Element, is_tail: bool, hits: list[tuple[int, int, str]],
             el.insert(k, span)
 
 
-TRANSFORMS: tuple[Callable[[Book], Book], ...] = (mark_index_mentions,)
+# An initial ("I.", "Iu.", "N.") and the capitalized word after it, with only tags between:
+# "I. N. Smirnov", "Iu. Larin", "St. Petersburg".
+INITIAL = re.compile(r"(?<![\w.\u00a0])([A-ZА-ЯЁ][a-zа-яё]?\.) (?=(?:<[^>]+>)*[A-ZА-ЯЁ])")
+
+
+def keep_initials_together(book: Book) -> Book:
+    """A no-break space after an initial, so that no line ends with "I." before "N. Smirnov"
+    (in the text, notes, captions, glossary and biographies alike; the sources keep plain
+    spaces). Index mentions are marked before this, and the matcher takes either space."""
+    def keep(html: str) -> str:
+        return INITIAL.sub("\\1\u00a0", html)
+
+    for unit in book.units:
+        unit.html = keep(unit.html)
+        for note in unit.notes:
+            note.html = keep(note.html)
+        for figure in unit.figures:
+            figure.caption_html = keep(figure.caption_html)
+    for person in book.people:
+        person.text_html = keep(person.text_html)
+    for term in book.glossary:
+        term.definition_html = keep(term.definition_html)
+    return book
+
+
+TRANSFORMS: tuple[Callable[[Book], Book], ...] = (mark_index_mentions, keep_initials_together)
 
 
 def transform(book: Book) -> Book:

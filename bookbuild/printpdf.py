@@ -544,6 +544,17 @@ class Pool:
     def run(self, jobs: list[Job]) -> dict[str, PartPDF]:
         return self.collect(self.submit(jobs))
 
+    def run_here(self, job: Job) -> PartPDF:
+        """One job in this process (while the workers are busy with others), cached alike."""
+        key = _job_key(job)
+        hit = _cached(self.cache, key)
+        if hit is not None:
+            hit.key = job.key
+            return hit
+        results: dict[str, PartPDF] = {}
+        self._done(job.key, key, lay_out(job), results)
+        return results[job.key]
+
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             # fork: the workers start with WeasyPrint already imported.

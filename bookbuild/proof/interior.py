@@ -153,21 +153,18 @@ def one_unit(book: Book, edition: Edition, unit: Unit, problems: Problems, cache
         slot = Slot(part, first, pages, False)
         return Job("furniture-proof", furniture_html(env, book, [slot], labels, False), css, repository)
 
-    # The heads and folios are laid out beside the unit for as many pages as it had in the page
-    # map, and again only when it now has another count.
+    # The heads and folios are laid out here, beside the unit in the worker, for as many pages
+    # as it had in the page map, and again only when it now has another count.
     printed = _printed_pages(page_map, first, [p.key for p in book_parts(book)])
     with nullcontext(pool) if pool is not None else Pool(cache / "print", workers) as pool:
         mentions: list = []
         html = decorator(part, render_part(env, book, edition, part, mentions))
         pending = pool.submit([Job(part.key, html, css, repository, split=True,
                                    mentions=tuple(mentions))])
-        if printed:
-            pending.update(pool.submit([furniture_job(printed)]))
-        done = pool.collect(pending)
-        laid = done[part.key]
-        furniture = done.get("furniture-proof")
+        furniture = pool.run_here(furniture_job(printed)) if printed else None
+        laid = pool.collect(pending)[part.key]
         if laid.pages != printed:
-            furniture = pool.run([furniture_job(laid.pages)])["furniture-proof"]
+            furniture = pool.run_here(furniture_job(laid.pages))
     _report(book, decorator, problems)
     here = Slot(part, 0, laid.pages, False)
     own = labels[first:first + laid.pages]

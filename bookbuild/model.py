@@ -295,6 +295,8 @@ class Book:
     inline_html: dict[str, str] = field(default_factory=dict, metadata=meta(
         "book.yaml strings that may hold Markdown (title, rights, copyright_page.N, cip.N, "
         "cover_credits, …) as inline HTML"))
+    cache: Path | None = field(default=None, metadata=meta(
+        "the folder the read stage kept Pandoc's output in, for the stages after it"))
 
     @property
     def repository(self) -> Path:

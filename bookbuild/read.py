@@ -54,7 +54,7 @@ def read_book(root: Path, cache_dir: Path | None = None) -> Book:
     if config is None:
         raise BuildError(problems.items)
     sources = _read_sources(root, config, problems)
-    book = Book(root=root, config=config, units=[])
+    book = Book(root=root, config=config, units=[], cache=cache / "read")
     # The data files are read, and their Markdown converted, while Pandoc converts the
     # units: both spend most of their time waiting for Pandoc. Problems end up sorted,
     # and each file's come from one thread, so their order does not depend on timing.

@@ -33,44 +33,55 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..pdf import check_font_installed, print_edition
+    # The layout worker starts first, and imports WeasyPrint while this process imports
+    # and reads the rest.
     from ..printpdf import Pool
+
+    started = time.monotonic()
+    root = Path(args.book).resolve()
+    cache = Path(args.cache) if args.cache else root.parent / "build" / "cache"
+    # One chapter is one layout: one worker, ready by the time the book is read (a second one
+    # warming would slow the reading, and might take the layout before it is ready).
+    with Pool(cache / "print", 1 if args.chapter else None) as pool:
+        pool.warm(str(root.parent))
+        return _run(args, started, root, cache, pool)
+
+
+def _run(args, started: float, root: Path, cache: Path, pool) -> int:
+    from ..pdf import check_font_installed, print_edition
     from ..read import read_book
     from ..transform import transform
     from .changes import changed_marks, changes_since, version
     from .interior import find_unit, one_unit, whole_book
     from .sheets import Slug, proof_pdf
 
-    started = time.monotonic()
     quiet = getattr(args, "quiet", False)
 
     def say(message: str) -> None:
         if not quiet:
             print(message, file=sys.stderr)
 
-    root = Path(args.book).resolve()
     out_dir = Path(args.out) if args.out else root.parent / "build" / "proof"
-    cache = Path(args.cache) if args.cache else root.parent / "build" / "cache"
+
     def progress(message: str) -> None:
         say(f"proof: [{time.monotonic() - started:4.1f} s] {message}")
 
-    # One chapter is one layout: one worker, ready by the time the book is read (a second one
-    # warming would slow the reading, and might take the layout before it is ready).
-    with Pool(cache / "print", 1 if args.chapter else None, say=progress) as pool:
-        pool.warm(str(root.parent))
-        book = transform(read_book(root, cache))
-        progress(f"read {len(book.units)} units")
-        edition = print_edition(book, args.edition)
-        problems = Problems()
-        check_font_installed(problems)
-        if problems.errors:
-            raise BuildError(problems.items)
-        changes = changes_since(root, args.since) if args.since else None
-        unit = find_unit(book, args.chapter) if args.chapter else None
-        if unit is None:
-            interior = whole_book(book, edition, problems, cache, pool=pool)
-        else:
-            interior = one_unit(book, edition, unit, problems, cache, say=say, pool=pool)
+    pool.say = progress
+    book = read_book(root, cache)
+    unit = find_unit(book, args.chapter) if args.chapter else None
+    # A chapter's proof has no index: the other units need no index mentions.
+    book = transform(book, only={unit.id} if unit else None)
+    progress(f"read {len(book.units)} units")
+    edition = print_edition(book, args.edition)
+    problems = Problems()
+    check_font_installed(problems)
+    if problems.errors:
+        raise BuildError(problems.items)
+    changes = changes_since(root, args.since) if args.since else None
+    if unit is None:
+        interior = whole_book(book, edition, problems, cache, pool=pool)
+    else:
+        interior = one_unit(book, edition, unit, problems, cache, say=say, pool=pool)
     for message in dict.fromkeys(interior.warnings):
         problems.warning(display_path(root), 0, 0, "P002", f"WeasyPrint: {message}")
     if problems.errors:

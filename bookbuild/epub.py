@@ -100,12 +100,20 @@ def run(args: argparse.Namespace) -> int:
     from .read import read_book
     from .transform import transform
 
-    book = transform(read_book(root))
     page_map_path = candidate
     if candidate is not None and not args.page_map:
-        from .pdf import ebook_page_map
-        say = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-        page_map_path = ebook_page_map(book, cache, say)
+        from .pdf import ebook_page_map, page_map_current
+        from .printpdf import Pool
+
+        # A print layout is due: its workers get ready while the book is read.
+        with Pool(cache / "print") as pool:
+            if not page_map_current(root, cache):
+                pool.warm(str(root.parent))
+            book = transform(read_book(root))
+            say = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+            page_map_path = ebook_page_map(book, cache, say, pool)
+    else:
+        book = transform(read_book(root))
     raw_map = read_bytes(page_map_path)
     page_map = parse_page_map(raw_map) if raw_map is not None else None
     data = build(book, page_map, cache)

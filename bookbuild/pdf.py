@@ -173,9 +173,14 @@ def write_page_map(book: Book, edition: Edition, pages, cache: Path) -> None:
 def layout_key(book: Book) -> str:
     """Changes whenever anything that can move a print page changes: sources, styles,
     print templates and the print code."""
+    return layout_key_of(book.root)
+
+
+def layout_key_of(root: Path) -> str:
+    """`layout_key` of the book folder `root`, before the book is read."""
     here = Path(__file__).parent
-    repo = book.repository
-    paths = [p for p in book.root.rglob("*") if p.is_file() and "received" not in p.relative_to(book.root).parts]
+    repo = root.parent
+    paths = [p for p in root.rglob("*") if p.is_file() and "received" not in p.relative_to(root).parts]
     paths += [repo / "styles" / "base.css", repo / "styles" / "print.css"] + list((repo / "templates" / "print").rglob("*.*"))
     paths += [here / name for name in ("pdf.py", "printlayout.py", "printpdf.py", "read.py", "transform.py")]
     digest = hashlib.sha256()
@@ -185,27 +190,43 @@ def layout_key(book: Book) -> str:
     return digest.hexdigest()
 
 
-def ebook_page_map(book: Book, cache: Path, say=None) -> Path | None:
+def page_map_current(root: Path, cache: Path) -> bool:
+    """Whether the ebook's page map (cache/pagemap.json) was made from these sources and code."""
+    try:
+        return json.loads((cache / "pagemap.json").read_text(encoding="utf-8")).get("key") == \
+            layout_key_of(root)
+    except (OSError, ValueError):
+        return False
+
+
+def ebook_page_map(book: Book, cache: Path, say=None, pool=None) -> Path | None:
     """The page map of the edition the ebook takes its page numbers from, laid out
-    again only when the key of its inputs changed (unchanged parts come from the cache)."""
+    again only when the key of its inputs changed (unchanged parts come from the cache).
+    Only the pages are laid out: no running heads, folios or PDF."""
+    from .pdfcheck import check_coverage
+    from .printlayout import print_book
+
     source = next((e.page_source for e in book.config.editions.values()
                    if e.format == "epub" and e.page_source), None)
     if not source:
         return None
     path = cache / "pagemap.json"
-    key = layout_key(book)
-    if path.exists():
-        try:
-            if json.loads(path.read_text(encoding="utf-8")).get("key") == key:
-                return path
-        except (OSError, ValueError):
-            pass
+    if page_map_current(book.root, cache):
+        return path
     edition = print_edition(book, source)
     if say:
         say(f"epub: laying out the {source} edition for its page numbers")
     problems = Problems()
-    _, result = build_pdf(book, edition, problems, cache,
-                          say=(lambda message: say(f"epub: {message}")) if say else None)
+    check_font_installed(problems)
+    check_coverage(book, problems)
+    if problems.errors:
+        raise BuildError(problems.items)
+    try:
+        result = print_book(book, edition, problems, cache / "print", pool=pool, pages_only=True,
+                            say=(lambda message: say(f"epub: {message}")) if say else None)
+    except Exception as exc:  # WeasyPrint raises anything from deep inside the layout.
+        problems.error(display_path(book.root), 0, 0, "P002", f"layout failed: {type(exc).__name__}: {exc}")
+        raise BuildError(problems.items) from exc
     write_page_map(book, edition, result.pages, cache)
     return path
 

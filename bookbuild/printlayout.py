@@ -420,7 +420,8 @@ class PrintedBook:
 def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | None,
                workers: int | None = None,
                decorate: Callable[[Part, str], str] | None = None,
-               say: Callable[[str], None] | None = None, pool: Pool | None = None) -> PrintedBook:
+               say: Callable[[str], None] | None = None, pool: Pool | None = None,
+               pages_only: bool = False) -> PrintedBook:
     """Lay out every part on its own (in parallel, reusing unchanged ones from the cache),
     then the contents and the index from the page map, then the running heads and folios
     of every page, and put it all in one PDF.
@@ -429,7 +430,8 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
     each page, so a part is laid out once whatever page it lands on. `decorate(part, html)`
     may rewrite a part's HTML before layout (the proof adds ids that must not move a line);
     `say` gets a progress line for every part laid out and every stage, with the time taken;
-    `pool` is one the caller started early (`Pool.warm`), else one is made here."""
+    `pool` is one the caller started early (`Pool.warm`), else one is made here.
+    `pages_only` stops at the page map (the EPUB's page-list): no heads, folios or PDF."""
     started = time.monotonic()
 
     def note(message: str) -> None:
@@ -469,7 +471,7 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
             pending = pool.submit([job(contents)])
             # Heads and folios of the pages before the index are known already.
             before = [s for s in slots if s.part is not index]
-            runs = furniture_runs(before, pool.workers)
+            runs = [] if pages_only else furniture_runs(before, pool.workers)
             pending.update(pool.submit([
                 Job(f"furniture-{n}", furniture_html(env, book, run, labels, _blank_after(run, slots)),
                     css, repository) for n, run in enumerate(runs)]))
@@ -478,8 +480,9 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
                 counts[index.key] = results[index.key].pages
                 slots = place(parts, counts)
                 labels = folio_labels(slots)
-                pending.update(pool.submit([Job("furniture-index", furniture_html(
-                    env, book, slots[-1:], labels, False), css, repository)]))
+                if not pages_only:
+                    pending.update(pool.submit([Job("furniture-index", furniture_html(
+                        env, book, slots[-1:], labels, False), css, repository)]))
             done = pool.collect(pending)
             settled = done[contents.key].pages == results[contents.key].pages
             results[contents.key] = done[contents.key]
@@ -489,7 +492,7 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
         else:
             problems.error("", 0, 0, "P002", "the contents do not settle on a page count")
     furniture = [done[f"furniture-{n}"] for n in range(len(runs))]
-    if index is not None:
+    if index is not None and not pages_only:
         furniture.append(done["furniture-index"])
     pages = page_map(slots, results)
     for mention in book.mentions:
@@ -501,6 +504,8 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
             sheets.append(Sheet(None, 0))
         sheets.extend(Sheet(slot.part.key, i) for i in range(slot.pages))
     placed = {s.part.key: results[s.part.key] for s in slots}
+    if pages_only:
+        return PrintedBook(b"", pages, slots, [], placed)
     note(f"assembling {len(sheets)} pages")
     pdf = assemble(sheets, placed, [f.pdf for f in furniture], outline(slots, results), metadata(book, slots))
     warnings = [w for r in [*results.values(), *furniture] for w in r.warnings]

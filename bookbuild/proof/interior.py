@@ -154,23 +154,26 @@ def one_unit(book: Book, edition: Edition, unit: Unit, problems: Problems, cache
         return Job("furniture-proof", furniture_html(env, book, [slot], labels, False), css, repository)
 
     # The heads and folios are laid out here, beside the unit in the worker, for as many pages
-    # as it had in the page map, and again only when it now has another count.
+    # as it had in the page map and a few more (an edit may have lengthened it); the pages
+    # it does not fill are dropped. A page's head and folio do not depend on the pages after it.
     printed = _printed_pages(page_map, first, [p.key for p in book_parts(book)])
+    spare = printed + SPARE_PAGES
     with nullcontext(pool) if pool is not None else Pool(cache / "print", workers) as pool:
         mentions: list = []
         html = decorator(part, render_part(env, book, edition, part, mentions))
         pending = pool.submit([Job(part.key, html, css, repository, split=True,
                                    mentions=tuple(mentions))])
-        furniture = pool.run_here(furniture_job(printed)) if printed else None
+        furniture = pool.run_here(furniture_job(spare)).pdf
         laid = pool.collect(pending)[part.key]
-        if laid.pages != printed:
-            furniture = pool.run_here(furniture_job(laid.pages))
+        if laid.pages > spare:
+            furniture = pool.run_here(furniture_job(laid.pages)).pdf
+        furniture = _first_pages(furniture, laid.pages)
     _report(book, decorator, problems)
     here = Slot(part, 0, laid.pages, False)
     own = labels[first:first + laid.pages]
     style = ("D", int(own[0])) if own[0].isdigit() else ("r", first + 1)
     meta = replace(metadata(book, [here]), page_labels=[(0, *style)])
-    pdf = assemble([Sheet(part.key, i) for i in range(laid.pages)], {part.key: laid}, [furniture.pdf],
+    pdf = assemble([Sheet(part.key, i) for i in range(laid.pages)], {part.key: laid}, [furniture],
                    outline([here], {part.key: laid}), meta)
     interior = Interior(pdf, own, list(range(first, first + laid.pages)),
                         marks_of([here], {part.key: laid}, decorator.ids),
@@ -178,6 +181,25 @@ def one_unit(book: Book, edition: Edition, unit: Unit, problems: Problems, cache
     if current:
         _compare(interior, laid.words, page_map, first, problems)
     return interior
+
+
+# Running heads and folios laid out beyond a unit's length in the page map, for its growth.
+SPARE_PAGES = 4
+
+
+def _first_pages(pdf: bytes, count: int) -> bytes:
+    """The PDF cut to its first `count` pages."""
+    import io
+
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        if len(doc.pages) == count:
+            return pdf
+        del doc.pages[count:]
+        buffer = io.BytesIO()
+        doc.save(buffer, deterministic_id=True)
+        return buffer.getvalue()
 
 
 def _printed_pages(page_map: dict, first: int, keys: list[str]) -> int:

@@ -69,10 +69,10 @@ class SourceText:
     """A Markdown file as one normalized string, each character knowing its line; blocks are
     looked up in reading order, so a phrase that occurs twice is found where it belongs."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, lines: list[tuple[int, str]] | None = None):
         chars: list[str] = []
         self.lines: list[int] = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in lines if lines is not None else enumerate(text.splitlines(), start=1):
             if FENCE_LINE.match(line):
                 continue
             for pattern in SYNTAX:
@@ -109,6 +109,32 @@ class SourceText:
         if in_order:
             self.cursor = end
         return self.lines[at], self.lines[end - 1]
+
+
+def grid_cells(text: str) -> list[tuple[int, str]]:
+    """Each cell of the file's grid tables as one line of text, with the number of the source
+    line it starts on."""
+    out: list[tuple[int, str]] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        if not lines[i].startswith("+-"):
+            i += 1
+            continue
+        cuts = [k for k, ch in enumerate(lines[i]) if ch == "+"]
+        row: list[list[str]] = [[] for _ in cuts[1:]]
+        start = i + 2
+        i += 1
+        while i < len(lines) and lines[i][:1] in ("|", "+"):
+            if lines[i].startswith("+"):
+                out.extend((start, " ".join(cell)) for cell in row)
+                row = [[] for _ in cuts[1:]]
+                start = i + 2
+            else:
+                for n, (a, b) in enumerate(zip(cuts, cuts[1:])):
+                    row[n].append(lines[i][a + 1:b])
+            i += 1
+    return out
 
 
 def marked_blocks(root: etree._Element) -> list[etree._Element]:
@@ -166,6 +192,7 @@ class Locator:
 
     def _unit(self, unit, root: etree._Element) -> list[tuple[etree._Element, SourceRef]]:
         source = SourceText(self.text(unit.file))
+        cells = None
         notes = {n.id: n for n in unit.notes}
         out = []
         for el in marked_blocks(root):
@@ -173,6 +200,10 @@ class Locator:
             if not words:
                 continue
             lines = source.find(words)
+            if lines is None and any(e.tag in ("td", "th") for e in (el, *el.iterancestors())):
+                # A grid table's cell beside another reads line by line across both.
+                cells = cells or SourceText("", grid_cells(self.text(unit.file)))
+                lines = cells.find(words)
             if lines is None:
                 self.missed.append((unit.file, " ".join(block_text(el).split())[:60]))
                 continue

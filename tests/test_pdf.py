@@ -175,6 +175,65 @@ def test_index_gives_the_pages_where_names_occur(pdf, pages, page_map, tmp_path)
     assert checked == 5
 
 
+def test_index_mentions_leave_the_print_html_and_land_on_the_lines_that_hold_them(pdf, page_map, tmp_path):
+    """Print sets the text without the mentions' spans; each mention's anchor is then a named
+    destination on the page, at the line, where its name is printed."""
+    from bookbuild.printlayout import book_parts, environment, render_part
+    from bookbuild.transform import transform
+
+    book = transform(read_book(FIXTURE / "book", tmp_path))
+    edition = book.config.editions["paperback"]
+    env = environment()
+    for part in book_parts(book):
+        if part.unit is not None:
+            found: list = []
+            assert 'class="ix"' not in render_part(env, book, edition, part, found)
+            assert {a for a, _, _ in found} == {m.anchor for m in book.mentions if m.unit == part.unit.id}
+    with pikepdf.open(pdf) as doc:
+        named = destinations(doc)
+        for mention in book.mentions:
+            page, y = named[mention.anchor]
+            assert page == page_map["anchor_pages"][mention.anchor]
+            lines = subprocess.run(["pdftotext", "-f", str(page + 1), "-l", str(page + 1), "-y",
+                                    str(round(648 - y)), "-H", "40", "-W", "450", str(pdf), "-"],
+                                   capture_output=True, text=True, check=True).stdout
+            words = normalize(lines).replace("\u2010 ", "").replace("\u2010", "")
+            surname = mention.heading.split("-")[0]
+            assert surname in words.casefold(), (mention.anchor, words)
+
+
+def test_unwrap_mentions_counts_the_letters_of_its_block():
+    from lxml import html as lxml_html
+
+    from bookbuild.printlayout import letters, unwrap_mentions
+
+    root = lxml_html.fragment_fromstring(
+        '<ul><li id="l1">Then <em>Iu. <span class="ix" id="ix-a-1">Larin</span></em> wrote'
+        '<span class="footnote">a note on <span>Trotsky</span></span>, and '
+        '<span class="ix" id="ix-b-1">Trotsky</span> said:<p>'
+        '<span class="ix" id="ix-a-2">Larin</span> is right</p> too.</li></ul>', create_parent="div")
+    found = unwrap_mentions(root)
+    assert 'class="ix"' not in lxml_html.tostring(root, encoding="unicode")
+    inner = root.find(".//li/p")
+    # The footnote's words are set at the page's foot, the nested paragraph counts on its own.
+    assert found == [("ix-a-1", "l1", len(letters("Then Iu. "))),
+                     ("ix-b-1", "l1", len(letters("Then Iu. Larin wrote, and "))),
+                     ("ix-a-2", "ix-a-2-in", 0)]
+    assert inner.get("id") == "ix-a-2-in" and inner.text_content() == "Larin is right"
+
+
+def test_the_ebooks_page_map_is_the_print_builds_without_heads_or_pdf(built, page_map, tmp_path):
+    """`make epub` lays out the pages alone (no running heads, folios or assembly): the page map
+    must be the one the PDF build wrote."""
+    from bookbuild.pdf import ebook_page_map
+    from bookbuild.transform import transform
+
+    book = transform(read_book(FIXTURE / "book", tmp_path / "cache"))
+    path = ebook_page_map(book, tmp_path / "cache")
+    assert json.loads(path.read_text(encoding="utf-8")) == page_map
+    assert not list((tmp_path / "cache" / "print").glob("*.json")) == []
+
+
 def test_biography_pages_are_in_the_index(pdf, pages, page_map):
     labels = [p["label"] for p in page_map["pages"]]
     bio_page = labels[page_map["anchor_pages"]["bio-smirnov-aleksandr-petrovich"]]

@@ -211,6 +211,44 @@ def test_chapter_proof_has_only_that_chapter_with_its_real_folios(built):
     assert not list(out.glob("*.html")) and not (out / "spreads").exists()
 
 
+def test_a_lengthened_chapter_runs_on_with_its_folios(built, tmp_path):
+    """An editor adds text to chapter 2: its proof has more pages than the page map knew, the
+    new ones with the folios that follow, each page with its running head or folio."""
+    shutil.copytree(FIXTURE, tmp_path / "repo")
+    book = tmp_path / "repo" / "book"
+    shutil.copytree(built / "cache", tmp_path / "cache")
+    page_map = json.loads((tmp_path / "cache" / "pagemap-paperback.json").read_text(encoding="utf-8"))
+    first = page_map["anchor_pages"]["the-opposition-in-exile"]
+    before = page_map["anchor_pages"]["the-turn"] - first
+    chapter = book / "text" / "02-the-opposition-in-exile.md"
+    text = chapter.read_text(encoding="utf-8")
+    added = "\n\n".join(["The exiles wrote long letters to each other about the turn, the "
+                          "platform and the regime of the party, and they copied them by hand. " * 6] * 10)
+    chapter.write_text(text.replace("\n\n[^1]:", f"\n\n{added}\n\n[^1]:", 1), encoding="utf-8")
+    out = tmp_path / "out"
+    assert build("proof", book, out, tmp_path / "cache", "--chapter", "2") == 0
+    data = json.loads((out / "mini-book-proof-chapter-2.json").read_text(encoding="utf-8"))
+    labels = [p["label"] for p in data["pages"]]
+    assert len(labels) > before
+    assert labels == [str(int(labels[0]) + i) for i in range(len(labels))]
+    pdf = out / "mini-book-proof-chapter-2.pdf"
+    with pikepdf.open(pdf) as doc:
+        assert len(doc.pages) == len(labels)
+    for sheet, label in enumerate(labels, start=1):
+        page = trim_text(pdf, sheet).split()
+        # The folio is by the running head, or at the foot of the opening page.
+        assert label in (*page[:6], page[-1]), (sheet, page[:6], page[-3:])
+
+
+def test_grid_table_cells_are_found_line_by_line():
+    from bookbuild.proof.sources import grid_cells
+
+    text = ("Before.\n\n+------+-------+\n| One  | Two   |\n+======+=======+\n| left | right |\n"
+            "| cell | cell  |\n|      |       |\n|      | more  |\n+------+-------+\n\nAfter.\n")
+    assert [(line, " ".join(cell.split())) for line, cell in grid_cells(text)] == [
+        (4, "One"), (4, "Two"), (6, "left cell"), (6, "right cell more")]
+
+
 def test_an_unknown_chapter_is_an_error(built, capsys):
     assert build("proof", FIXTURE / "book", built / "nothing", built / "cache", "--chapter", "99") == 1
     assert "Q001" in capsys.readouterr().err

@@ -165,3 +165,32 @@ def test_configuration_problems_name_the_setting(copy, tmp_path, before, after, 
     config.write_text(text.replace(before, after, 1))
     problems = problems_of(copy / "book", tmp_path / "cache")
     assert any(message in p for p in problems), problems
+
+
+def test_an_initial_keeps_to_the_name_after_it(tmp_path):
+    """No line may end with "I." before "N. Smirnov": a no-break space follows an initial, also
+    across a mention's span; sentence ends and abbreviations inside words keep their spaces."""
+    from bookbuild.transform import keep_initials_together
+
+    book = read_book(FIXTURE / "book", tmp_path)
+    unit = book.units[0]
+    unit.html = ('<p>I. N. <span class="ix">Smirnov</span> and Iu. Larin, in St. Petersburg; '
+                 'the U.S. press; it ended. Then И. Н. Смирнов <a href="#x">wrote</a>.</p>')
+    unit.notes[0].html = "<p>L. D. Trotsky, <em>Moia zhizn’</em>.</p>"
+    keep_initials_together(book)
+    assert unit.html == ('<p>I.\u00a0N.\u00a0<span class="ix">Smirnov</span> and Iu.\u00a0Larin, '
+                         'in St.\u00a0Petersburg; the U.S. press; it ended. Then И.\u00a0Н.\u00a0Смирнов '
+                         '<a href="#x">wrote</a>.</p>')
+    assert unit.notes[0].html == "<p>L.\u00a0D.\u00a0Trotsky, <em>Moia zhizn’</em>.</p>"
+
+
+def test_index_matches_are_cached_per_text_and_a_one_unit_transform_marks_that_unit(tmp_path):
+    whole = transform(read_book(FIXTURE / "book", tmp_path))
+    cached = sorted((tmp_path / "read").glob("mentions-*.json"))
+    assert len(cached) == len([u for u in whole.units if u.html])
+    again = transform(read_book(FIXTURE / "book", tmp_path))
+    assert [(m.heading, m.anchor) for m in again.mentions] == [(m.heading, m.anchor) for m in whole.mentions]
+    assert sorted((tmp_path / "read").glob("mentions-*.json")) == cached
+    one = transform(read_book(FIXTURE / "book", tmp_path), only={"the-turn"})
+    assert {m.unit for m in one.mentions} == {"the-turn"}
+    assert 'class="ix"' not in one.unit("the-grain-crisis").html

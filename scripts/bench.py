@@ -19,6 +19,10 @@ REPO = Path(__file__).resolve().parent.parent
 NOT_COPIED = {"build", "dist", ".venv", "node_modules", ".pytest_cache", "__pycache__"}
 PAGE_CSS = "@page { size: 6in 9in; }\n"
 SAMPLE_EVERY = 0.05
+# Short runs (edits, unchanged builds, a chapter's proof): run this many times, the median
+# kept, memory sampled this often.
+REPEAT = 3
+SHORT_EVERY = 0.25
 GIB = 1024 ** 3
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -95,8 +99,9 @@ def tree_rss(root: int) -> int:
     return total
 
 
-def measure(name: str, command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
-    """Run `command` as a user would, sampling its process tree's memory every 50 ms."""
+def measure(name: str, command: list[str], cwd: Path, env: dict[str, str] | None = None,
+            every: float = SAMPLE_EVERY) -> Run:
+    """Run `command` as a user would, sampling its process tree's memory every `every` s."""
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -106,7 +111,7 @@ def measure(name: str, command: list[str], cwd: Path, env: dict[str, str] | None
     def sample() -> None:
         while not done.is_set():
             peak[0] = max(peak[0], tree_rss(proc.pid))
-            done.wait(SAMPLE_EVERY)
+            done.wait(every)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -215,13 +220,31 @@ def bench(keep: bool) -> int:
         runs: dict[str, Run] = {}
         load_before = os.getloadavg()[0]
 
-        def step(key: str, name: str, command: list[str], cwd: Path = repo) -> Run:
+        def step(key: str, name: str, command: list[str], cwd: Path = repo, times: int = 1,
+                 before=None) -> Run:
+            """`times` runs (each after `before(k)`), the median kept: a run of a few seconds
+            moves by a few tenths with whatever else the machine does. Memory is sampled less
+            often in short runs, so that sampling takes less of the machine from them."""
             print(f"bench: {name} …", file=sys.stderr, flush=True)
-            run = measure(name, command, cwd)
+            done: list[Run] = []
+            for k in range(times):
+                if before:
+                    before(k)
+                done.append(measure(name, command, cwd, every=SAMPLE_EVERY if times == 1 else SHORT_EVERY))
+                if done[-1].code:
+                    break
+            run = done[-1] if done[-1].code else sorted(done, key=lambda r: r.seconds)[len(done) // 2]
+            if len(done) > 1 and not run.code:
+                run.note = "median of " + ", ".join(f"{r.seconds:.2f}" for r in done)
             runs[key] = run
             if run.code:
                 print(f"bench: {name} exited with {run.code}:\n{tail(run.stderr)}", file=sys.stderr)
             return run
+
+        def unchanged(key: str, path: Path | None, before: bytes) -> None:
+            if path:
+                same = "output unchanged" if path.read_bytes() == before else "OUTPUT CHANGED"
+                runs[key].note = f"{runs[key].note}; {same}" if runs[key].note else same
 
         step("plain-pdf", "pandoc -s | weasyprint (6×9 in)",
              ["sh", "-c", f'"{pandoc}" "{source}" -s -o x.html && "{weasyprint}" -s page.css x.html x.pdf'],
@@ -231,30 +254,29 @@ def bench(keep: bool) -> int:
         chapter, number = middle_chapter(repo)
         shutil.rmtree(repo / "build", ignore_errors=True)
         step("pdf-full", "pdf: full build (empty cache)", [python, "build.py", "-q", "pdf"])
-        add_sentence(chapter, 1)
-        step("pdf-edit", f"pdf: after editing chapter {number}", [python, "build.py", "-q", "pdf"])
+        step("pdf-edit", f"pdf: after editing chapter {number}", [python, "build.py", "-q", "pdf"],
+             times=REPEAT, before=lambda k: add_sentence(chapter, 10 + k))
         pdf = next((repo / "build").glob("*.pdf"), None)
         before = pdf.read_bytes() if pdf else b""
-        step("pdf-same", "pdf: nothing changed", [python, "build.py", "-q", "pdf"])
-        if pdf:
-            runs["pdf-same"].note = "output unchanged" if pdf.read_bytes() == before else "OUTPUT CHANGED"
+        step("pdf-same", "pdf: nothing changed", [python, "build.py", "-q", "pdf"], times=REPEAT)
+        unchanged("pdf-same", pdf, before)
 
         clear_cache_for_epub(repo)
         step("epub-full", "epub: full build, page map cached", [python, "build.py", "-q", "epub"])
-        add_sentence(chapter, 2)
-        step("epub-edit", f"epub: after editing chapter {number} again", [python, "build.py", "-q", "epub"])
+        step("epub-edit", f"epub: after editing chapter {number} again", [python, "build.py", "-q", "epub"],
+             times=REPEAT, before=lambda k: add_sentence(chapter, 20 + k))
         epub = next((repo / "build").glob("*.epub"), None)
         before = epub.read_bytes() if epub else b""
-        step("epub-same", "epub: nothing changed", [python, "build.py", "-q", "epub"])
-        if epub:
-            runs["epub-same"].note = "output unchanged" if epub.read_bytes() == before else "OUTPUT CHANGED"
+        step("epub-same", "epub: nothing changed", [python, "build.py", "-q", "epub"], times=REPEAT)
+        unchanged("epub-same", epub, before)
 
         proof = None
         if has_command(repo, python, "proof"):
-            # As an editor corrects chapter 12: the edit, then a proof of that chapter.
-            add_sentence(chapter_file(repo, 12), 3)
+            # As an editor corrects chapter 12: an edit, then a proof of that chapter.
+            twelve = chapter_file(repo, 12)
             proof = step("proof", "proof: chapter 12, after editing it",
-                         [python, "build.py", "-q", "proof", "--chapter", "12"])
+                         [python, "build.py", "-q", "proof", "--chapter", "12"],
+                         times=REPEAT, before=lambda k: add_sentence(twelve, 30 + k))
 
         report(runs, proof, (load_before, os.getloadavg()[0]))
     finally:
@@ -289,7 +311,8 @@ def report(runs: dict[str, Run], proof: Run | None, load: tuple[float, float]) -
     # Other work on the machine slows every figure, the baselines too.
     print(f"load average: {load[0]:.2f} before, {load[1]:.2f} after, on {os.cpu_count()} CPUs")
     print("cpu: user + system seconds of the whole tree; peak MiB: the whole tree's memory, "
-          "sampled every 50 ms; largest: the biggest single process")
+          "sampled every 50 ms (250 ms in short runs); largest: the biggest single process; short runs "
+          "are the median of three")
     print()
     print(f"{'measurement':<40} {'seconds':>8} {'cpu':>7} {'peak MiB':>9} {'largest':>8}  note")
     for run in runs.values():

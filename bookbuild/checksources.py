@@ -12,6 +12,7 @@ from .errors import BuildError, Problems
 from .importer.blocks import split_blocks
 from .importer.segment import segment
 from .importer.units import parse_unit
+from .mdsyntax import grid_lines
 
 BACK_ROLES = {"glossary": "glossary.yaml", "congresses": "congresses.yaml",
               "biographies": "biographies.yaml"}
@@ -28,26 +29,7 @@ def norm(text: str) -> str:
 
 def linearize_grid_tables(text: str) -> str:
     """Grid-table cells as running text: a cell's lines are interleaved with its neighbours'."""
-    out: list[str] = []
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        if not lines[i].startswith("+-"):
-            out.append(lines[i])
-            i += 1
-            continue
-        cuts = [k for k, ch in enumerate(lines[i]) if ch == "+"]
-        row: list[list[str]] = [[] for _ in cuts[1:]]
-        i += 1
-        while i < len(lines) and lines[i][:1] in ("|", "+"):
-            if lines[i].startswith("+"):
-                out.extend(" ".join(cell) for cell in row)
-                row = [[] for _ in cuts[1:]]
-            else:
-                for n, (a, b) in enumerate(zip(cuts, cuts[1:])):
-                    row[n].append(lines[i][a + 1:b])
-            i += 1
-    return "\n".join(out)
+    return "\n".join(line for _, line in grid_lines(text))
 
 
 def _received_norm(line: str) -> str:

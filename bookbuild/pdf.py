@@ -85,8 +85,9 @@ def output_name(book: Book, edition: Edition) -> str:
 
 
 def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | None = None,
-              workers: int | None = None, say=None, pool=None):
-    """Lay out and assemble the PDF in memory; layout and font problems go into `problems`."""
+              workers: int | None = None, say=None, pool=None, pages_only: bool = False):
+    """Lay out and assemble the PDF in memory; layout and font problems go into `problems`.
+    `pages_only` stops at the page map (`result.pages`), with no PDF and no checks of it."""
     from .pdfcheck import check_coverage, check_layout
     from .printlayout import print_book
 
@@ -96,10 +97,12 @@ def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | No
         raise BuildError(problems.items)
     try:
         result = print_book(book, edition, problems, cache / "print" if cache else None, workers,
-                            say=say, pool=pool)
+                            say=say, pool=pool, pages_only=pages_only)
     except Exception as exc:  # WeasyPrint raises anything from deep inside the layout.
         problems.error(display_path(book.root), 0, 0, "P002", f"layout failed: {type(exc).__name__}: {exc}")
         raise BuildError(problems.items) from exc
+    if pages_only:
+        return result.pdf, result
     for message in dict.fromkeys(result.warnings):
         problems.warning(display_path(book.root), 0, 0, "P002", f"WeasyPrint: {message}")
     check_fonts(result.pdf, problems, display_path(book.root))
@@ -203,9 +206,6 @@ def ebook_page_map(book: Book, cache: Path, say=None, pool=None) -> Path | None:
     """The page map of the edition the ebook takes its page numbers from, laid out
     again only when the key of its inputs changed (unchanged parts come from the cache).
     Only the pages are laid out: no running heads, folios or PDF."""
-    from .pdfcheck import check_coverage
-    from .printlayout import print_book
-
     source = next((e.page_source for e in book.config.editions.values()
                    if e.format == "epub" and e.page_source), None)
     if not source:
@@ -216,17 +216,8 @@ def ebook_page_map(book: Book, cache: Path, say=None, pool=None) -> Path | None:
     edition = print_edition(book, source)
     if say:
         say(f"epub: laying out the {source} edition for its page numbers")
-    problems = Problems()
-    check_font_installed(problems)
-    check_coverage(book, problems)
-    if problems.errors:
-        raise BuildError(problems.items)
-    try:
-        result = print_book(book, edition, problems, cache / "print", pool=pool, pages_only=True,
-                            say=(lambda message: say(f"epub: {message}")) if say else None)
-    except Exception as exc:  # WeasyPrint raises anything from deep inside the layout.
-        problems.error(display_path(book.root), 0, 0, "P002", f"layout failed: {type(exc).__name__}: {exc}")
-        raise BuildError(problems.items) from exc
+    _, result = build_pdf(book, edition, Problems(), cache, pool=pool, pages_only=True,
+                          say=(lambda message: say(f"epub: {message}")) if say else None)
     write_page_map(book, edition, result.pages, cache)
     return path
 

@@ -50,10 +50,9 @@ def flow_items(pages: list) -> list[FlowItem]:
     return items
 
 
-def inspect_part(document) -> tuple[list[dict], int]:
-    """Findings on a laid-out WeasyPrint document, as plain data for the cache, and the page
-    its first line of text is on (where the part opens)."""
-    items = flow_items([page._page_box for page in document.pages])
+def inspect_part(document, items: list[FlowItem]) -> tuple[list[dict], int]:
+    """Findings on a laid-out WeasyPrint document (`items`: its flow_items), as plain data for
+    the cache, and the page its first line of text is on (where the part opens)."""
     findings = [*_overset(document, items), *_stranded_headings(items), *_split_figures(items)]
     opening = next((i.page for i in items if not i.footnote and _text(i.box).strip()), 0)
     return findings, opening

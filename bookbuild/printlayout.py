@@ -19,6 +19,7 @@ from markupsafe import Markup
 from .errors import Problems
 from .model import BODY_ROLES, FRONT_ROLES, Book, Edition, Unit
 from .printpdf import PACKAGE_ROOT, Job, Metadata, Outline, PartPDF, Pool, Sheet, assemble
+from .transform import BLOCKS, letters
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "print"
 
@@ -28,9 +29,9 @@ ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc
 
 def roman(n: int) -> str:
     out = ""
-    for value, letters in ROMAN:
+    for value, numeral in ROMAN:
         while n >= value:
-            out += letters
+            out += numeral
             n -= value
     return out
 
@@ -166,16 +167,6 @@ def unit_body(book: Book, unit: Unit, notes: str, mentions: list | None = None) 
 # line breaking, hyphenation or justification. The layout workers find the line that holds
 # that letter (printpdf.mention_anchors) and name the anchor there, as if the span were there.
 
-MENTION_BLOCKS = frozenset({"p", "li", "dd", "dt", "td", "th", "figcaption", "blockquote", "div",
-                            "section", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "table",
-                            "ol", "ul", "dl"})
-
-
-def letters(text: str) -> str:
-    """The letters and digits of `text`, case-folded: what both sides of the offsets count."""
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
-
-
 def _classes(el) -> list[str]:
     return (el.get("class") or "").split()
 
@@ -187,7 +178,7 @@ def unwrap_mentions(root: etree._Element) -> list[tuple[str, str, int]]:
     spans = [s for s in root.iter("span") if "ix" in _classes(s) and s.get("id")]
     blocks: dict = {}
     for span in spans:
-        block = next((a for a in span.iterancestors() if a.tag in MENTION_BLOCKS), None)
+        block = next((a for a in span.iterancestors() if a.tag in BLOCKS), None)
         if block is not None:
             blocks.setdefault(block, []).append(span)
     found = []

@@ -157,7 +157,7 @@ def lay_out(job: Job) -> PartPDF:
     """Lay out one part and write its PDF; links into other parts are handed back, not dropped."""
     from weasyprint import HTML
 
-    from .pdfcheck import inspect_part
+    from .pdfcheck import flow_items, inspect_part
 
     started = time.monotonic()
     fonts, fetcher, sheets = _engine(job.page_css, job.repository)
@@ -174,7 +174,8 @@ def lay_out(job: Job) -> PartPDF:
         half = pages // 2 if job.split and pages >= SPLIT_PAGES else pages
         owners = [{name for page in document.pages[a:b] for name in page.anchors}
                   for a, b in ((0, half), (half, pages))]
-        placed = mention_anchors(document, job.mentions)
+        items = flow_items([page._page_box for page in document.pages])
+        placed = mention_anchors(items, job.mentions)
         for number, page in enumerate(document.pages):
             own = owners[number >= half]
             height = page.height * PX_TO_PT
@@ -197,7 +198,7 @@ def lay_out(job: Job) -> PartPDF:
                 else:
                     kept.append(link)
             page.links[:] = kept
-        result.findings, result.opening = inspect_part(document)
+        result.findings, result.opening = inspect_part(document, items)
         result.pdf = _write(document, half)
     finally:
         logger.removeHandler(collector)
@@ -206,24 +207,24 @@ def lay_out(job: Job) -> PartPDF:
     return result
 
 
-def mention_anchors(document, mentions) -> dict[int, dict[str, tuple]]:
+def mention_anchors(items: list, mentions) -> dict[int, dict[str, tuple]]:
     """Page → {anchor: (x1, y1, x2, y2)} of the line that holds each index mention: the
-    line where the block's letters reach the mention's offset (printlayout.unwrap_mentions)."""
+    line among the flow `items` (pdfcheck.flow_items) where the block's letters reach the
+    mention's offset (printlayout.unwrap_mentions)."""
     if not mentions:
         return {}
     from weasyprint.formatting_structure import boxes
 
-    from .pdfcheck import flow_items
-    from .printlayout import letters
+    from .transform import letters
 
     wanted: dict[str, list[tuple[int, str]]] = {}
     for anchor, block, offset in mentions:
         wanted.setdefault(block, []).append((offset, anchor))
-    for items in wanted.values():
-        items.sort(reverse=True)   # popped from the end, smallest offset first
+    for offsets in wanted.values():
+        offsets.sort(reverse=True)   # popped from the end, smallest offset first
     counted = dict.fromkeys(wanted, 0)
     placed: dict[int, dict[str, tuple]] = {}
-    for item in flow_items([page._page_box for page in document.pages]):
+    for item in items:
         if item.footnote or not isinstance(item.box, boxes.LineBox):
             continue
         block = next((e.get("id") for e in reversed(item.elements) if e.get("id") in wanted), None)
@@ -521,51 +522,42 @@ class Pool:
         or finished results by key, for `collect`."""
         pending: dict[str, object] = {}
         for job in sorted(jobs, key=lambda j: len(j.html), reverse=True):
-            key = _job_key(job)
-            hit = _cached(self.cache, key)
-            if hit is not None:
-                hit.key = job.key
-                pending[job.key] = hit
-            else:
-                pending[job.key] = (key, self._pool().submit(lay_out, job))
+            key, hit = self._lookup(job)
+            pending[job.key] = hit if hit is not None else (key, self._pool().submit(lay_out, job))
         return pending
 
     def collect(self, pending: dict[str, object]) -> dict[str, PartPDF]:
         """The results by key, in the order of `pending`; each new layout is stored in the cache
         and reported as it finishes."""
-        results: dict[str, PartPDF] = {}
-        running = {}
-        for name, item in pending.items():
-            if isinstance(item, PartPDF):
-                results[name] = item
-                continue
-            key, work = item
-            running[work] = (name, key)
+        results = {name: item for name, item in pending.items() if isinstance(item, PartPDF)}
+        running = {item[1]: (name, item[0]) for name, item in pending.items() if name not in results}
         for future in as_completed(running):
             name, key = running[future]
-            self._done(name, key, future.result(), results)
+            results[name] = self._done(name, key, future.result())
         return {name: results[name] for name in pending}
-
-    def _done(self, name: str, key: str, result: PartPDF, results: dict[str, PartPDF]) -> None:
-        _store(self.cache, key, result)
-        results[name] = result
-        if self.say:
-            again = f", figures deferred in {result.passes} more layout(s)" if result.passes else ""
-            self.say(f"laid out {name}: {result.pages} page(s) in {result.seconds:.1f} s{again}")
 
     def run(self, jobs: list[Job]) -> dict[str, PartPDF]:
         return self.collect(self.submit(jobs))
 
     def run_here(self, job: Job) -> PartPDF:
         """One job in this process (while the workers are busy with others), cached alike."""
+        key, hit = self._lookup(job)
+        return hit if hit is not None else self._done(job.key, key, lay_out(job))
+
+    def _lookup(self, job: Job) -> tuple[str, PartPDF | None]:
+        """The job's cache key, and its layout when the cache has it."""
         key = _job_key(job)
         hit = _cached(self.cache, key)
         if hit is not None:
             hit.key = job.key
-            return hit
-        results: dict[str, PartPDF] = {}
-        self._done(job.key, key, lay_out(job), results)
-        return results[job.key]
+        return key, hit
+
+    def _done(self, name: str, key: str, result: PartPDF) -> PartPDF:
+        _store(self.cache, key, result)
+        if self.say:
+            again = f", figures deferred in {result.passes} more layout(s)" if result.passes else ""
+            self.say(f"laid out {name}: {result.pages} page(s) in {result.seconds:.1f} s{again}")
+        return result
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:

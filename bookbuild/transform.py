@@ -5,6 +5,7 @@ import bisect
 import hashlib
 import json
 import re
+import unicodedata
 from pathlib import Path
 from typing import Callable
 
@@ -22,6 +23,14 @@ Matcher = Callable[[str, list[IndexHeading]], list[tuple[int, int, str]]]
 
 BLOCKS = {"p", "li", "dd", "dt", "td", "th", "figcaption", "blockquote", "div", "section",
           "h1", "h2", "h3", "h4", "h5", "h6", "figure", "table", "ol", "ul", "dl"}
+
+
+def letters(text: str) -> str:
+    """The letters and digits of `text`, NFC and case-folded: what survives Markdown, smart
+    quotes, dashes, line breaking and hyphenation, for comparing sources with what was set."""
+    return "".join(c for c in unicodedata.normalize("NFC", text).casefold() if c.isalnum())
+
+
 # Headings, links and notes are not indexed; the index covers the text and captions.
 NOT_INDEXED_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "a", "code", "pre", "sup"}
 NOT_INDEXED_CLASSES = {"noix", "ix", "footnotes"}

@@ -127,7 +127,7 @@ def one_unit(book: Book, edition: Edition, unit: Unit, problems: Problems, cache
     if page_map is None:
         if say:
             say(f"proof: no page map of the {edition.name} edition yet; laying out the book once")
-        _, printed = build_pdf(book, edition, problems, cache, workers, pool=pool)
+        _, printed = build_pdf(book, edition, problems, cache, workers, pool=pool, pages_only=True)
         write_page_map(book, edition, printed.pages, cache)
         page_map = _page_map(cache, edition)
     current = page_map.get("key") == layout_key(book)

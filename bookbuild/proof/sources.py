@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from lxml import etree
 from lxml import html as lxml_html
 
+from ..mdsyntax import grid_lines
 from ..model import Book
+from ..transform import letters
 
 # Blocks that get a marker: the innermost of these around a run of text.
 MARKED = {"p", "li", "dt", "dd", "figcaption", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre",
@@ -40,9 +41,8 @@ class SourceRef:
         return f"{self.file}:{self.line}"
 
 
-def normalize(text: str) -> str:
-    """Letters and digits only, case-folded: what survives Markdown, smart quotes and dashes."""
-    return "".join(c for c in unicodedata.normalize("NFC", text).casefold() if c.isalnum())
+# Letters and digits only, case-folded: what survives Markdown, smart quotes and dashes.
+normalize = letters
 
 
 def classes(el: etree._Element) -> set[str]:
@@ -113,28 +113,8 @@ class SourceText:
 
 def grid_cells(text: str) -> list[tuple[int, str]]:
     """Each cell of the file's grid tables as one line of text, with the number of the source
-    line it starts on."""
-    out: list[tuple[int, str]] = []
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        if not lines[i].startswith("+-"):
-            i += 1
-            continue
-        cuts = [k for k, ch in enumerate(lines[i]) if ch == "+"]
-        row: list[list[str]] = [[] for _ in cuts[1:]]
-        start = i + 2
-        i += 1
-        while i < len(lines) and lines[i][:1] in ("|", "+"):
-            if lines[i].startswith("+"):
-                out.extend((start, " ".join(cell)) for cell in row)
-                row = [[] for _ in cuts[1:]]
-                start = i + 2
-            else:
-                for n, (a, b) in enumerate(zip(cuts, cuts[1:])):
-                    row[n].append(lines[i][a + 1:b])
-            i += 1
-    return out
+    line its row starts on."""
+    return grid_lines(text, cells_only=True)
 
 
 def marked_blocks(root: etree._Element) -> list[etree._Element]:

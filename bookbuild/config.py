@@ -306,6 +306,7 @@ CHECKS = {
     (Edition, "bleed"): _check_bleed,
     (Edition, "caliper"): _check_caliper,
     (Edition, "cover"): _choice("wrap", "case", "image"),
+    (Edition, "missing_art"): _choice("placeholder", "caption"),
     (Case, "wrap"): _check_case_length,
     (Case, "hinge"): _check_case_length,
     (Case, "board"): _check_case_length,

@@ -100,6 +100,9 @@ class Edition:
     cover_image: str = field(default="", metadata=meta(
         "art for the cover's photo area, a path under images/; empty: a marked placeholder"))
     case: Case = field(default_factory=Case, metadata=meta("case binding allowances (cover: case)"))
+    missing_art: str = field(default="placeholder", metadata=meta(
+        "a figure whose art is absent: placeholder (a marked frame, drafts only: dist refuses it) "
+        "or caption (the caption alone where the photograph would be, listed in the release notes)"))
 
 
 @dataclass

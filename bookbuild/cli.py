@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-from .errors import BuildError
+from .errors import BuildError, shown
 
 # Each command lives in its own module with `add_arguments(parser)` and
 # `run(args) -> int`; imported lazily so that `build.py lint` does not pay for
@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = modules[args.command].run(args)
     except BuildError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+        for line in shown(exc.problems):
+            print(line, file=sys.stderr)
         errors = sum(p.severity == "error" for p in exc.problems)
         print(f"{args.command}: failed with {errors} error(s); nothing was written",
               file=sys.stderr)

@@ -30,6 +30,7 @@ MAX_CASE_PT = 2 * 72
 VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+-]*$")
 DATE = re.compile(r"^\d{4}-\d{2}(?:-\d{2})?$")
 BISAC = re.compile(r"^[A-Z]{3}\d{6}$")
+PRICE = re.compile(r"^\d{1,2}\.\d{2} (USD|CAD)$")
 
 
 def display_path(path: Path) -> str:
@@ -190,6 +191,32 @@ def _shown(node: yaml.Node) -> str:
     return "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
 
 
+class Positions:
+    """Line and column of every setting in book.yaml, so that a release problem points at it."""
+
+    def __init__(self, path: Path):
+        self.label = display_path(path)
+        self.marks: dict[str, tuple[int, int]] = {}
+        try:
+            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        except (OSError, yaml.YAMLError):
+            root = None
+        if root is not None:
+            self._walk(root, "")
+
+    def _walk(self, node: yaml.Node, name: str) -> None:
+        self.marks[name] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self._walk(value, f"{name}.{key.value}" if name else str(key.value))
+
+    def of(self, name: str) -> tuple[int, int]:
+        """The setting's value, or the mapping that lacks it."""
+        while name and name not in self.marks:
+            name = name.rpartition(".")[0]
+        return self.marks.get(name, (1, 1))
+
+
 # --- checks of single values --------------------------------------------------------------
 
 def parse_trim(text: str) -> tuple[float, float] | None:
@@ -307,6 +334,8 @@ CHECKS = {
     (Edition, "caliper"): _check_caliper,
     (Edition, "cover"): _choice("wrap", "case", "image"),
     (Edition, "missing_art"): _choice("placeholder", "caption"),
+    (Edition, "cover_art"): _choice("photo", "type"),
+    (Edition, "price"): _check_pattern(PRICE, "a price and its currency, e.g. 24.95 USD (USD or CAD)"),
     (Case, "wrap"): _check_case_length,
     (Case, "hinge"): _check_case_length,
     (Case, "board"): _check_case_length,

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from . import epubmarkup as mk
 from .epubpackage import FONT_DIR, iso_modified, sources_modified, subset_fonts, text_cover, zip_epub
 from .config import display_path
-from .errors import BuildError, Problems
+from .errors import BuildError, Problems, shown
 from .fsutil import write_atomic
 from .model import FRONT_ROLES, Book, Unit
 from .outputcache import Inputs, Stamp
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     data = build(book, page_map, cache)
     out = Path(args.output) if args.output else book.repository / "build" / f"{book.config.slug}.epub"
     write_atomic(out, data)
-    warnings = [str(problem) for problem in book.warnings]
+    warnings = shown(book.warnings)
     for warning in warnings:
         print(warning, file=sys.stderr)
     pages = f"page-list from {page_map_path}" if page_map else "no page map: no page-list"
@@ -475,7 +475,10 @@ def front_docs(book: Book, env: Environment, files: dict[str, bytes], cache: Pat
             "lines": [inline.get(f"copyright_page.{i}", line) for i, line in enumerate(config.copyright_page)
                       if line != config.printed_in],
             # The CIP block is catalogue data: its double hyphens are not dashes.
-            "cip": config.cip}
+            "cip": config.cip,
+            # Cover credits only where the ebook's cover has the photographs they name.
+            "cover_photographs": any(e.format == "epub" and e.cover_photographs
+                                     for e in config.editions.values())}
     return [
         Doc("cover", "Cover", render_fragment(env, "cover.xhtml.j2", cover_image=cover, cover_alt=alt),
             lang=lang, in_toc=False),

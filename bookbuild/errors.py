@@ -55,7 +55,7 @@ CODES: dict[str, str] = {
     "N004": "note referenced more than once",
     "N005": "note labels not in reading order",
     # figures
-    "F001": "figure art is absent (a placeholder is printed)",
+    "F001": "figure art is absent",
     "F002": "figure file is not an image",
     "F003": "image path outside the repository",
     # print (PDF)
@@ -118,6 +118,17 @@ CODES: dict[str, str] = {
     "D009": "ONIX record is not valid ONIX 3.0",
     "D010": "a tool the release needs is not installed",
     "D011": "the interior's copyright page does not name the edition's ISBN",
+    "D012": "unfinished matter in a release (figure without art, cover without its photograph, placeholder note)",
+    "D013": "a release is made from a clean tree at its version's tag",
+    # printer profiles (bookbuild/printers.py, printers/*.yaml)
+    "K001": "printer profile unknown or not valid",
+    "K002": "trim size the printer does not offer",
+    "K003": "page boxes not as the printer wants them (trim, bleed)",
+    "K004": "ink nearer the trim than the printer's safe zone",
+    "K005": "inside margin narrower than the printer's gutter for this page count",
+    "K006": "PDF standard the printer does not accept",
+    "K007": "cover ink over the printer's total-coverage limit",
+    "K008": "cover barcode area smaller than the printer asks",
 }
 RETIRED: set[str] = set()
 
@@ -183,6 +194,24 @@ class Problems:
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+def shown(problems, limit: int = 3) -> list[str]:
+    """The lines a command prints: every error; of the warnings of one code, the first
+    `limit` and then one line that counts the rest (a hundred absent photographs are
+    one fact, not a hundred)."""
+    lines, counts = [], {}
+    for problem in problems:
+        if problem.severity == "warning":
+            counts[problem.code] = counts.get(problem.code, 0) + 1
+            if counts[problem.code] > limit:
+                continue
+        lines.append(str(problem))
+    for code, count in counts.items():
+        if count > limit:
+            lines.append(f"... and {count - limit} more {code} warning(s) like these "
+                         f"({CODES[code]}; `make lint` lists each with its place)")
+    return lines
 
 
 class BuildError(Exception):

@@ -100,9 +100,21 @@ class Edition:
     cover_image: str = field(default="", metadata=meta(
         "art for the cover's photo area, a path under images/; empty: a marked placeholder"))
     case: Case = field(default_factory=Case, metadata=meta("case binding allowances (cover: case)"))
+    price: str = field(default="", metadata=meta(
+        "suggested retail price, e.g. 24.95 USD: the barcode's EAN-5 add-on (90000 when empty)"))
+    cover_art: str = field(default="photo", metadata=meta(
+        "photo (the cover_image in the photo area; a marked placeholder in drafts without one) "
+        "or type (a type-only cover, no photographs and no photo credits)"))
+    printer: str = field(default="", metadata=meta(
+        "the printer whose published rules the files must meet: a profile in printers/ (ingramspark, kdp)"))
     missing_art: str = field(default="placeholder", metadata=meta(
         "a figure whose art is absent: placeholder (a marked frame, drafts only: dist refuses it) "
         "or caption (the caption alone where the photograph would be, listed in the release notes)"))
+
+    @property
+    def cover_photographs(self) -> bool:
+        """Whether this edition's cover carries the photographs that `cover_credits` names."""
+        return self.cover_art == "photo" and bool(self.cover_image)
 
 
 @dataclass

@@ -53,10 +53,10 @@ class Inputs:
         return self
 
     def code(self) -> Inputs:
-        """The pipeline itself: its Python, templates and styles, the Python that runs
+        """The pipeline itself: its Python, templates, styles and printer profiles, the Python that runs
         it and the installed distributions (a dist-info folder's name carries its version)."""
         self.text(sys.version, sys.executable)
-        for folder in ("bookbuild", "templates", "styles"):
+        for folder in ("bookbuild", "templates", "styles", "printers"):
             self.text(folder).tree(REPOSITORY / folder, skip=("__pycache__",))
         for entry in sys.path:
             if entry.endswith("-packages") and os.path.isdir(entry):

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .config import display_path
-from .errors import BuildError, Problem, Problems
+from .errors import BuildError, Problem, Problems, shown
 from .fsutil import write_atomic
 from .model import Book, Edition
 
@@ -58,12 +58,12 @@ def run(args) -> int:
     target = out_dir / output_name(book, edition)
     write_atomic(target, data)
     write_page_map(book, edition, result.pages, cache)
-    for problem in problems:
-        print(problem, file=sys.stderr)
+    for line in shown(problems):
+        print(line, file=sys.stderr)
     if not quiet:
         print(f"pdf: {display_path(target)}: {len(result.pages.labels)} pages, "
               f"{len(problems.warnings)} warning(s), {time.monotonic() - started:.1f} s", file=sys.stderr)
-    last.save(book, edition, target, data, problems,
+    last.save(book, edition, target, data, shown(problems),
               f"{display_path(target)}: {len(result.pages.labels)} pages, {len(problems.warnings)} warning(s)")
     return 0
 
@@ -107,7 +107,19 @@ def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | No
         problems.warning(display_path(book.root), 0, 0, "P002", f"WeasyPrint: {message}")
     check_fonts(result.pdf, problems, display_path(book.root))
     check_layout(book, result, problems)
+    check_printer(book, edition, result.pdf, result.pages.labels, problems)
     return result.pdf, result
+
+
+def check_printer(book: Book, edition: Edition, data: bytes, labels: list[str], problems: Problems) -> None:
+    """The interior against the rules of the edition's printer (printers/*.yaml), if it names one."""
+    from . import printers
+    from .config import Positions
+
+    place = printers.Place(Positions(book.root / "book.yaml"), edition.name)
+    profile = printers.edition_profile(edition, problems, place)
+    if profile is not None:
+        printers.check_interior(data, edition, profile, labels, problems, place)
 
 
 def check_font_installed(problems: Problems) -> None:
@@ -254,11 +266,11 @@ class LastBuild:
             print(f"pdf: up to date, nothing changed: {record['summary']}", file=sys.stderr)
         return True
 
-    def save(self, book: Book, edition: Edition, target: Path, data: bytes, problems: Problems,
+    def save(self, book: Book, edition: Edition, target: Path, data: bytes, problems: list[str],
              summary: str) -> None:
         # The page maps write_page_map wrote: a build that finds one gone runs again.
         maps = [self.cache / f"pagemap-{edition.name}.json"]
         if any(e.page_source == edition.name for e in book.config.editions.values()):
             maps.append(self.cache / "pagemap.json")
         outputs = {target: data, **{path: path.read_bytes() for path in maps}}
-        self.stamp.save(self.key, outputs, [str(p) for p in problems], summary)
+        self.stamp.save(self.key, outputs, list(problems), summary)

@@ -118,22 +118,16 @@ def _mark_document_blocks(root: etree._Element) -> None:
                     table.remove(colgroup)
 
 
-def unit_body(book: Book, unit: Unit, notes: str, mentions: list | None = None) -> str:
-    """The unit's text as print wants it: placeholders for absent art, English captions of
-    Russian documents, their headings and dense tables marked, and page-foot notes in place of
-    references when `notes` says so."""
+def unit_body(book: Book, unit: Unit, notes: str, mentions: list | None = None,
+              missing_art: str = "placeholder") -> str:
+    """The unit's text as print wants it: absent art as `missing_art` says (a marked frame for
+    drafts, or the caption alone), English captions of Russian documents, their headings and
+    dense tables marked, and page-foot notes in place of references when `notes` says so."""
     root = lxml_html.fragment_fromstring(unit.body_html or "<p></p>", create_parent="div")
     _mark_document_blocks(root)
     for figure in root.iter("figure"):
         if "absent" in (figure.get("class") or "").split():
-            img = figure.find("img")
-            if img is not None:
-                frame = etree.Element("div", {"class": "art-absent"})
-                what = etree.SubElement(frame, "span", {"class": "what"})
-                what.text = "Art absent"
-                path = etree.SubElement(frame, "span", {"class": "path"})
-                path.text = img.get("src")
-                img.getparent().replace(img, frame)
+            _without_art(figure, missing_art)
     for div in root.iter("div"):
         if "caption" in (div.get("class") or "").split() and div.getparent() is not None \
                 and "document" in (div.getparent().get("class") or "").split():
@@ -209,6 +203,24 @@ def unwrap_mentions(root: etree._Element) -> list[tuple[str, str, int]]:
     return found
 
 
+def _without_art(figure, missing_art: str) -> None:
+    """A figure whose art is absent: its caption alone (`caption`), or a frame that says so
+    and names the file (`placeholder`, for drafts: a release refuses it)."""
+    img = figure.find("img")
+    if img is None:
+        return
+    if missing_art == "caption":
+        figure.remove(img)
+        figure.set("class", " ".join([*_classes(figure), "caption-only"]))
+        return
+    frame = etree.Element("div", {"class": "art-absent"})
+    what = etree.SubElement(frame, "span", {"class": "what"})
+    what.text = "Art absent"
+    path = etree.SubElement(frame, "span", {"class": "path"})
+    path.text = img.get("src")
+    img.getparent().replace(img, frame)
+
+
 def render_part(env: Environment, book: Book, edition: Edition, part: Part,
                 mentions: list | None = None) -> str:
     """A part's HTML for print; with `mentions`, the index mentions of a unit are taken out of
@@ -224,7 +236,7 @@ def render_part(env: Environment, book: Book, edition: Edition, part: Part,
     if part.unit is not None:
         unit = part.unit
         context.update(unit=unit, title_html=Markup(unit.title_html),
-                       body=Markup(unit_body(book, unit, edition.notes, mentions)),
+                       body=Markup(unit_body(book, unit, edition.notes, mentions, edition.missing_art)),
                        endnotes=[] if edition.notes == "footnotes" else
                        [{"id": n.id, "number": n.number, "ref_ids": n.ref_ids, "html": Markup(n.html)}
                         for n in unit.notes])
@@ -232,9 +244,11 @@ def render_part(env: Environment, book: Book, edition: Edition, part: Part,
 
 
 def page_css(edition: Edition) -> str:
-    """The edition's page size and bleed (the rest of the page is in print.css)."""
+    """The edition's page size (the rest of the page is in print.css). No interior bleed:
+    nothing in the interior runs to the page edge, and printers want the page at trim
+    size then (KDP, IngramSpark); the edition's `bleed` is its cover's."""
     width, height = edition.trim
-    return f"@page {{ size: {width:.3f}pt {height:.3f}pt; bleed: {edition.bleed:.3f}pt; }}\n"
+    return f"@page {{ size: {width:.3f}pt {height:.3f}pt; }}\n"
 
 
 # --- the page sequence --------------------------------------------------------------------

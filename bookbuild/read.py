@@ -521,7 +521,7 @@ def _check_image(src: str, repository: Path, label: str, line: int,
         problems.error(label, line, 1, "F003", f"image {src} points outside the repository")
         return None, False
     if not path.exists():
-        problems.warning(label, line, 1, "F001", f"art for {src} is absent; a placeholder is printed")
+        problems.warning(label, line, 1, "F001", f"art for {src} is absent (each edition's missing_art says how it is set)")
         return path, False
     try:
         with path.open("rb") as fh:

@@ -116,7 +116,10 @@ def test_release_notes_say_what_was_checked(release):
     assert "- The mini-book in two editions (" in notes
     assert "EPUBCheck: 0 fatal, 0 error, 0 warning" in notes
     assert "Ace: 0 critical, 0 serious, 0 moderate, 0 minor" in notes
-    assert "1 × F001" in notes
+    # The absent photograph is settled (missing_art: caption) and listed, not a warning.
+    assert "1 × F001" not in notes
+    assert "## Figures set as their captions alone" in notes
+    assert "- The Grain Crisis of 1928: Viacheslav Mikhailovich Molotov (1890–1986)" in notes
 
 
 # --- interiors -------------------------------------------------------------------------------
@@ -240,8 +243,8 @@ def test_cover_art_fills_the_photo_area(tmp_path):
     Image.new("RGB", (300, 200), (200, 30, 30)).save(repo / "images" / "cover-photos.png")
     path = repo / "book" / "book.yaml"
     art = "    cover_image: images/cover-photos.png\n"
-    path.write_text(path.read_text().replace("    cover: wrap\n", "    cover: wrap\n" + art)
-                    .replace("    cover: image\n", "    cover: image\n" + art))
+    path.write_text(path.read_text().replace("    cover: wrap\n    cover_art: type\n", "    cover: wrap\n" + art)
+                    .replace("    cover: image\n    cover_art: type\n", "    cover: image\n" + art))
     book = read_book(repo / "book", tmp_path / "cache")
     edition = book.config.editions["paperback"]
     moment = datetime(2019, 6, 1)
@@ -374,6 +377,18 @@ def edit(repo: Path, old: str, new: str) -> int:
     ("    cover: wrap\n", "    cover: wrap\n    cover_image: images/cover-photos.jpg\n", ("cover_image:", 0),
      r'book\.yaml:{line}:18: error D004: editions\.paperback\.cover_image: "images/cover-photos\.jpg" '
      r"does not exist"),
+    ("    printer: kdp\n    missing_art: caption\n", "    printer: kdp\n", ("version", 0),
+     r"01-the-grain-crisis\.md:9:1: error D012: figure fig-molotov has no art \(images/molotov\.jpg\) and the "
+     r"paperback edition\(s\) would print a placeholder: put the art there, or set editions\.<name>\.missing_art: "
+     r"caption"),
+    ("    cover: wrap\n    cover_art: type\n", "    cover: wrap\n", ("  paperback:\n", 1),
+     r"book\.yaml:{line}:5: error D012: editions\.paperback: the cover design has a photograph but no "
+     r"cover_image: name the art, or set cover_art: type for a type-only cover"),
+    ("    printer: ingramspark\n", "", ("  cloth:\n", 1),
+     r"book\.yaml:{line}:5: error D003: editions\.cloth\.printer: missing \(the printer whose rules the files "
+     r"must meet: ingramspark, kdp\)"),
+    ("    price: 29.95 USD\n", "    price: 29.95 EUR\n", ("price:", 0),
+     r'book\.yaml:{line}:12: error C004: editions\.cloth\.price: expected a price and its currency'),
     ("version: 2.0.0", "version: 2.0.1", ("version: 2.0.1", 0),
      r'book\.yaml:{line}:10: error D001: version: book\.yaml says "2\.0\.1", the git tag at HEAD is "v2\.0\.0"'),
 ])
@@ -394,20 +409,106 @@ def test_bad_input_names_the_setting_and_writes_nothing(tmp_path, capsys, old, n
     assert not list(tmp_path.glob(".dist-*"))
 
 
+def test_a_release_is_made_from_its_tag(tmp_path, capsys):
+    repo = make_repo(tmp_path, tag=None)
+    assert dist(repo, tmp_path / "cache") == 1
+    err = capsys.readouterr().err
+    assert re.search(r"book\.yaml:4:10: error D013: HEAD has no tag: run `git tag v2\.0\.0` \(a release is made "
+                     r"from its tag\), then make dist", err), err
+    subprocess.run(["git", "-C", str(repo), "tag", "v2.0.0"], check=True)
+    (repo / "book" / "text" / "00-foreword.md").write_text("# Foreword\n\nChanged.\n")
+    assert dist(repo, tmp_path / "cache") == 1
+    assert "error D013: the working tree has uncommitted changes" in capsys.readouterr().err
+
+
+def test_a_placeholder_note_is_refused(tmp_path, capsys):
+    repo = make_repo(tmp_path)
+    chapter = repo / "book" / "text" / "02-the-opposition-in-exile.md"
+    text = chapter.read_text()
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if row.startswith("[^2]:"))
+    chapter.write_text(re.sub(r"(?m)^\[\^2\]: .*$", "[^2]: [The text of this note is missing.]{.missing}", text))
+    assert dist(repo, tmp_path / "cache") == 1
+    err = capsys.readouterr().err
+    assert f"02-the-opposition-in-exile.md:{line}:1: error D012: note [^2] is the importer's placeholder" in err, err
+
+
 # --- the real book -------------------------------------------------------------------------------
+
+def tagged_copy(tmp: Path) -> Path:
+    """The real book (book/ and images/) committed in a repository of its own and tagged with
+    its version, as a release is made."""
+    import yaml
+
+    repo = tmp / "repo"
+    shutil.copytree(REAL_BOOK, repo / "book", ignore=shutil.ignore_patterns("build", "dist"))
+    if (REAL_BOOK.parent / "images").is_dir():
+        shutil.copytree(REAL_BOOK.parent / "images", repo / "images")
+    shutil.copy(REAL_BOOK.parent / ".gitignore", repo / ".gitignore")
+    version = yaml.safe_load((REAL_BOOK / "book.yaml").read_text())["version"]
+    ident = ["-c", "user.name=Test", "-c", "user.email=test@example.org", "-c", "commit.gpgsign=false"]
+    for command in (["init", "-q"], ["add", "-A"], [*ident, "commit", "-q", "-m", "The book"], ["tag", f"v{version}"]):
+        subprocess.run(["git", "-C", str(repo), *command], check=True, capture_output=True)
+    return repo
+
 
 @pytest.mark.integration
 def test_the_real_book_release(tmp_path):
-    """The real book's release, validators included, into a temporary folder."""
-    out = tmp_path / "dist"
-    assert cli.main(["-q", "dist", "--book", str(REAL_BOOK), "--out", str(out)]) == 0
-    version = next(out.iterdir())
+    """The real book's release, validators included, read back as the printers' preflights read
+    it (printers/*.yaml): page boxes, the safe zone, fonts, qpdf and Ghostscript, no unfinished
+    matter, barcodes with their add-on, cover ink."""
+    from bookbuild import printers
+    from bookbuild.dist import preflight
+
+    repo = tagged_copy(tmp_path)
+    cache = REAL_BOOK.parent / "build" / "cache"
+    assert cli.main(["-q", "dist", "--book", str(repo / "book"), "--cache", str(cache)]) == 0
+    version = next((repo / "dist").iterdir())
     manifest = json.loads((version / "manifest.json").read_text())
+    assert manifest["version"]["git_tag"] == f"v{version.name}"
     for edition in ("paperback", "cloth"):
         facts = manifest["editions"][edition]
-        assert facts["pages"] > 500 and facts["pages"] % 2 == 0
+        assert facts["pages"] > 400 and facts["pages"] % 2 == 0
         assert facts["spine_in"] == pytest.approx(facts["pages"] * facts["caliper_in"], abs=5e-5)
+        profile = printers.load(yaml_edition(repo, edition)["printer"], printers.Problems())
+        safe = printers.length(profile.interior.safe) / PT
+        interior = (version / entry(manifest, edition, "interior")["path"]).read_bytes()
+        assert_interior_passes(interior, facts["trim_in"], safe)
         data = (version / entry(manifest, edition, "cover")["path"]).read_bytes()
-        assert barcode.scan(data) == [facts["isbn"]]
+        assert sorted(barcode.scan(data)) == sorted([facts["isbn"], "90000"])
+        assert f"ISBN {cover.isbn_hyphenated(facts['isbn'])}" in pdftotext(data, 1, 1)
+        assert printers.max_ink(data)[0] <= profile.cover.max_ink
+        assert pdfx.verify(data) == [] and preflight.pdf_problems(data) == []
+    epub = (version / entry(manifest, "ebook", "epub")["path"]).read_bytes()
+    assert preflight.unfinished(preflight.epub_text(epub)) == []
     assert any(c.startswith("EPUBCheck: 0 fatal, 0 error") for c in manifest["checks"])
     subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=version, check=True)
+
+
+def yaml_edition(repo: Path, name: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((repo / "book" / "book.yaml").read_text())["editions"][name]
+
+
+def assert_interior_passes(data: bytes, trim_in: list[float], safe: float) -> None:
+    import pymupdf
+
+    from bookbuild import printers
+    from bookbuild.dist import preflight
+
+    assert pdfx.verify(data) == []
+    assert preflight.pdf_problems(data) == []
+    assert preflight.unfinished(preflight.pdf_text(data)) == []
+    width, height = (v * PT for v in trim_in)
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            assert [float(v) for v in page.MediaBox] == [0, 0, width, height]
+            assert [float(v) for v in page.TrimBox] == [0, 0, width, height]
+        assert pdfx.font_violations(pdf) == []
+    nearest = 9.0
+    with pymupdf.open(stream=data, filetype="pdf") as doc:
+        for page in doc:
+            box = printers.ink_box(page)
+            if box:
+                nearest = min(nearest, box[0], box[1], width / PT - box[2], height / PT - box[3])
+    assert nearest >= safe - printers.MEASURE_TOLERANCE_IN, nearest

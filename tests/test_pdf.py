@@ -19,8 +19,7 @@ from bookbuild.read import parse_fragment, read_book
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini-book"
 REPOSITORY = Path(__file__).parent.parent
-TRIM = [0, 0, 432, 648]          # 6 × 9 in
-MEDIA = [-9, -9, 441, 657]       # plus 0.125 in bleed on every side
+TRIM = [0, 0, 432, 648]          # 6 × 9 in; nothing bleeds, so the page is the trim
 
 
 def build(book: Path, out: Path, *extra: str) -> int:
@@ -86,13 +85,15 @@ UNIT_TITLES = ["Foreword", "The Grain Crisis of 1928", "The Opposition in Exile"
 BACK_TITLES = ["Glossary of Abbreviations and Terms", "Selected Biographical Notes", "Index"]
 
 
-def test_pdf_is_built_with_trim_and_bleed_boxes(pdf):
+def test_pdf_pages_are_the_trim_when_nothing_bleeds(pdf):
+    """KDP and IngramSpark want an interior without bleeding art at trim size: the
+    edition's bleed (0.125 in) is its cover's, never put around the interior's gutter."""
     with pikepdf.open(pdf) as doc:
         assert len(doc.pages) == 25
         for page in doc.pages:
             assert [float(v) for v in page.TrimBox] == TRIM
-            assert [float(v) for v in page.MediaBox] == MEDIA
-            assert [float(v) for v in page.BleedBox] == MEDIA
+            assert [float(v) for v in page.MediaBox] == TRIM
+            assert [float(v) for v in page.get("/BleedBox", page.MediaBox)] == TRIM
 
 
 def test_sequence_of_front_pages(pages):
@@ -320,7 +321,7 @@ def test_only_the_absent_art_is_reported(built, capsys):
     assert build(FIXTURE / "book", built) == 0  # from the cache: every part is laid out already
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["tests/fixtures/mini-book/book/text/01-the-grain-crisis.md:9:1: warning F001: "
-                   "art for images/molotov.jpg is absent; a placeholder is printed"]
+                   "art for images/molotov.jpg is absent (each edition's missing_art says how it is set)"]
 
 
 def test_strict_turns_warnings_into_errors(built, capsys):

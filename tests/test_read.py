@@ -56,7 +56,7 @@ def test_notes_restart_in_every_unit_with_unique_ids(book):
 def test_only_absent_art_is_reported(book):
     assert [str(w) for w in book.warnings] == [
         "tests/fixtures/mini-book/book/text/01-the-grain-crisis.md:9:1: warning F001: "
-        "art for images/molotov.jpg is absent; a placeholder is printed"]
+        "art for images/molotov.jpg is absent (each edition's missing_art says how it is set)"]
     figures = {f.id: f for u in book.units for f in u.figures}
     assert not figures["fig-molotov"].present and figures["fig-molotov"].line == 9
     assert figures["fig-poster"].present and figures["fig-poster"].path.name == "poster.png"

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ..config import display_path
+from ..errors import shown
 
 
 def add_arguments(parser) -> None:
@@ -37,8 +38,8 @@ def run(args) -> int:
     book = transform(read_book(root, cache))
     target, warnings = make_release(book, out_root, cache, force=args.force, strict=args.strict,
                                     validators=not args.skip_validators, say=say)
-    for problem in warnings:
-        print(problem, file=sys.stderr)
+    for line in shown(warnings):
+        print(line, file=sys.stderr)
     if not quiet:
         files = sorted(p for p in target.rglob("*") if p.is_file())
         for path in files:

@@ -26,7 +26,8 @@ EBOOK_PX = (1600, 2560)
 BOOK_FONT = "EB Garamond 12"
 # Colours of the design: CMYK for the printer (black type and bars on K alone), and
 # their sRGB look for the ebook.
-PRINT_COLORS = {"ground": "device-cmyk(0.15 1 0.85 0.45)", "type": "device-cmyk(0 0.04 0.15 0)",
+# The ground is 235 % total ink: IngramSpark's limit is 240 % (printers/ingramspark.yaml).
+PRINT_COLORS = {"ground": "device-cmyk(0.15 1 0.8 0.4)", "type": "device-cmyk(0 0.04 0.15 0)",
                 "paper": "device-cmyk(0 0 0 0)", "ink": "device-cmyk(0 0 0 1)"}
 SCREEN_COLORS = {"ground": "#7a1c1c", "type": "#f8f0e0", "paper": "#ffffff", "ink": "#000000"}
 
@@ -130,6 +131,14 @@ def photo_uri(book: Book, edition: Edition, gray: bool) -> str | None:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def isbn_hyphenated(isbn: str) -> str:
+    """978-1-893638-81-5: the ISBN as the barcode's human-readable line prints it, split by the
+    ISBN agency's ranges (isbnlib ships them)."""
+    import isbnlib
+
+    return isbnlib.mask(isbn) or isbn
+
+
 def _title_lines(title: str) -> list[str]:
     """`Bolsheviks Against Stalinism 1928–1933` → the words, then the years on a line of their own."""
     m = re.fullmatch(r"(.*?)\s+(\d{4}\s*[–-]\s*\d{4})", title)
@@ -143,7 +152,7 @@ def render_html(book: Book, edition: Edition, g: Geometry, blurb: Markup, moment
     colors = SCREEN_COLORS if screen else PRINT_COLORS
     author = c.authors[0]
     surname = author.file_as.split(",")[0] if author.file_as else author.name.split()[-1]
-    mark = barcode.symbol(edition.isbn) if edition.isbn and not screen else None
+    mark = barcode.symbol(edition.isbn, barcode.price_addon(edition.price)) if edition.isbn and not screen else None
     context = {
         "g": g, "panels": g.panels(), "colors": colors, "font": BOOK_FONT, "lang": c.language,
         "date": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -152,9 +161,9 @@ def render_html(book: Book, edition: Edition, g: Geometry, blurb: Markup, moment
         "title_lines": _title_lines(c.title), "title": c.title, "subtitle": c.subtitle,
         "series": c.series, "authors": [a.name for a in c.authors],
         "translators": [t.name for t in c.translators], "surname": surname,
-        "publisher": c.publisher, "credits": c.cover_credits, "blurb": blurb,
+        "publisher": c.publisher, "blurb": blurb, "type_only": edition.cover_art == "type",
         "photo": photo_uri(book, edition, gray=not screen),
-        "isbn": edition.isbn, "symbol": mark,
+        "isbn": isbn_hyphenated(edition.isbn) if edition.isbn else "", "symbol": mark,
         "bars": Markup(barcode.svg(mark, colors["ink"])) if mark else "",
         # Spine type takes about 40 % of the spine's width, from a still legible 6.5 pt up to 15 pt.
         "spine_size": min(max(g.spine * 0.38, 6.5), 15.0),

@@ -1,6 +1,7 @@
 """PDF/X-1a:2003 for the printer: interiors and covers made press-ready, then checked."""
 from __future__ import annotations
 
+import hashlib
 import io
 import zlib
 from datetime import datetime
@@ -170,6 +171,81 @@ class Press:
         gray_image(image)
 
 
+def fonts_for_x1a(pdf: pikepdf.Pdf) -> None:
+    """Every font program in a form PDF 1.3/1.4 knows, under a subset tag of its own.
+
+    WeasyPrint embeds CFF-flavoured OpenType whole (FontFile3 /OpenType, a PDF 1.6
+    feature that X-1a preflights refuse); the CFF table inside it is the same
+    outlines as a bare CIDFontType0C program. A CFF without CID operators is indexed
+    by glyph id (ISO 32000-1, 9.7.4.2), which is what WeasyPrint's Identity CIDs
+    are. And each part of an interior was subset on its own under a tag WeasyPrint
+    derives from the face's name, so one tag names many programs; the tag is
+    made again from the program's bytes."""
+    from fontTools.ttLib import TTFont
+
+    tags: dict[bytes, str] = {}
+    for descendant, parents in _descendant_fonts(pdf):
+        descriptor = descendant.get("/FontDescriptor")
+        if descriptor is None:
+            continue
+        program = _font_program(descriptor)
+        if program is None:
+            continue
+        key, stream = program
+        if stream.get("/Subtype") == Name.OpenType:
+            font = TTFont(io.BytesIO(stream.read_bytes()))
+            if "CFF " in font:
+                stream.write(font.reader["CFF "])
+                stream.Subtype = Name.CIDFontType0C
+                if "/CIDToGIDMap" in descendant:
+                    del descendant["/CIDToGIDMap"]
+        digest = hashlib.sha256(stream.read_bytes()).digest()
+        tag = tags.get(digest) or _new_tag(digest, set(tags.values()))
+        tags[digest] = tag
+        _retag([descendant, *parents], descriptor, tag)
+
+
+def _descendant_fonts(pdf: pikepdf.Pdf):
+    """Each font dictionary that owns a descriptor, once, with the Type0 fonts over it."""
+    parents: dict[tuple[int, int], list] = {}
+    fonts: dict[tuple[int, int], pikepdf.Dictionary] = {}
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Dictionary) or obj.get("/Type") != Name.Font:
+            continue
+        if obj.get("/Subtype") == Name.Type0:
+            for descendant in obj.get("/DescendantFonts", []):
+                fonts[descendant.objgen] = descendant
+                parents.setdefault(descendant.objgen, []).append(obj)
+        else:
+            fonts.setdefault(obj.objgen, obj)
+    for key, font in fonts.items():
+        yield font, parents.get(key, [])
+
+
+def _font_program(descriptor):
+    for key in ("/FontFile", "/FontFile2", "/FontFile3"):
+        if key in descriptor:
+            return key, descriptor[key]
+    return None
+
+
+def _new_tag(digest: bytes, taken: set[str]) -> str:
+    """Six capital letters from the program's hash; the next hash on a collision."""
+    while True:
+        tag = "".join(chr(65 + b % 26) for b in digest[:6])
+        if tag not in taken:
+            return tag
+        digest = hashlib.sha256(digest).digest()
+
+
+def _retag(fonts: list, descriptor, tag: str) -> None:
+    name = str(descriptor.FontName).lstrip("/")
+    base = name.split("+", 1)[1] if name[6:7] == "+" else name
+    descriptor.FontName = Name(f"/{tag}+{base}")
+    for font in fonts:
+        font.BaseFont = Name(f"/{tag}+{base}")
+
+
 def gray_image(image) -> None:
     """The image in DeviceGray, flattened on white paper: a black-only page prints no colour,
     and X-1a allows no soft masks. JPEGs stay JPEGs (quality 92), others are deflated."""
@@ -214,6 +290,7 @@ def press(data: bytes, title: str, moment: datetime, even: bool = False) -> tupl
     stamp = moment.strftime("D:%Y%m%d%H%M%SZ")
     with pikepdf.open(io.BytesIO(data)) as pdf:
         violations = Press(pdf, fix=True).run()
+        fonts_for_x1a(pdf)
         if even and len(pdf.pages) % 2:
             last = pdf.pages[-1].obj
             blank = pdf.add_blank_page(page_size=(72, 72))
@@ -274,4 +351,29 @@ def verify(data: bytes) -> list[str]:
         if pdf.is_encrypted:
             found.append("encrypted")
         found += Press(pdf, fix=False).run()
+        found += font_violations(pdf)
+    return found
+
+
+def font_violations(pdf: pikepdf.Pdf) -> list[str]:
+    """Fonts as an X-1a preflight reads them: every program embedded, none of them
+    OpenType (PDF 1.6), and no subset tag naming two different programs."""
+    found = []
+    programs: dict[str, set[bytes]] = {}
+    for font, _parents in _descendant_fonts(pdf):
+        if font.get("/Subtype") == Name.Type3:
+            continue
+        descriptor = font.get("/FontDescriptor")
+        name = str(font.get("/BaseFont", "?")).lstrip("/")
+        program = _font_program(descriptor) if descriptor is not None else None
+        if program is None:
+            found.append(f"font {name}: not embedded")
+            continue
+        key, stream = program
+        if stream.get("/Subtype") == Name.OpenType:
+            found.append(f"font {name}: OpenType font program ({key[1:]}/OpenType needs PDF 1.6)")
+        if name[6:7] == "+":
+            programs.setdefault(name[:6], set()).add(hashlib.sha256(stream.read_bytes()).digest())
+    found += [f"subset tag {tag} names {len(p)} different font programs"
+              for tag, p in sorted(programs.items()) if len(p) > 1]
     return found

@@ -21,14 +21,16 @@ from pathlib import Path
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from ..config import display_path
+from ..config import Positions, display_path
 from ..errors import CODES, BuildError, Problems
+from .. import printers
 from ..model import BACK_ROLES, Book, Edition
 from . import barcode, cover, onix, pdfx
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "dist"
 PT_PER_IN = 72.0
-TOOLS = {"pdftoppm": "poppler-utils", "pdftotext": "poppler-utils", "zbarimg": "zbar-tools"}
+TOOLS = {"pdftoppm": "poppler-utils", "pdftotext": "poppler-utils", "zbarimg": "zbar-tools", "qpdf": "qpdf",
+         "gs": "ghostscript"}
 
 
 # --- where the release comes from -------------------------------------------------------------
@@ -68,6 +70,7 @@ def release_source(book: Book, problems: Problems, where: Positions) -> Source:
         problems.error(where.label, *where.of("version"), "D001",
                        f'version: book.yaml says "{version}", the git tag at HEAD is "{tag}"')
     dirty = bool(git(repo, "status", "--porcelain")) if commit else False
+    _check_tagged(version, commit, tag, dirty, problems, where)
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     stamp = git(repo, "log", "-1", "--format=%ct") if commit else None
     if epoch.isdigit():
@@ -86,32 +89,25 @@ def release_source(book: Book, problems: Problems, where: Positions) -> Source:
     return source
 
 
-# --- book.yaml positions, for messages --------------------------------------------------------
-
-class Positions:
-    """Line and column of every setting in book.yaml, so that a release problem points at it."""
-
-    def __init__(self, path: Path):
-        self.label = display_path(path)
-        self.marks: dict[str, tuple[int, int]] = {}
-        try:
-            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-        except (OSError, yaml.YAMLError):
-            root = None
-        if root is not None:
-            self._walk(root, "")
-
-    def _walk(self, node: yaml.Node, name: str) -> None:
-        self.marks[name] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                self._walk(value, f"{name}.{key.value}" if name else str(key.value))
-
-    def of(self, name: str) -> tuple[int, int]:
-        """The setting's value, or the mapping that lacks it."""
-        while name and name not in self.marks:
-            name = name.rpartition(".")[0]
-        return self.marks.get(name, (1, 1))
+def _check_tagged(version: str, commit: str, tag: str, dirty: bool, problems: Problems,
+                  where: Positions) -> None:
+    """A release is what a tag names: the same bytes can be made again from it, and the
+    manifest can say which. Refused otherwise, with the commands that settle it."""
+    if not version:
+        return
+    wanted = f"v{version}"
+    if not commit:
+        problems.error(where.label, *where.of("version"), "D013",
+                       f"the book is not in a git repository: run `git init && git add -A && git commit -m "
+                       f"'Release {version}' && git tag {wanted}`, then make dist")
+    elif dirty:
+        problems.error(where.label, *where.of("version"), "D013",
+                       f"the working tree has uncommitted changes (git status lists them): commit them, "
+                       f"run `git tag {wanted}`, then make dist")
+    elif not tag:
+        problems.error(where.label, *where.of("version"), "D013",
+                       f"HEAD has no tag: run `git tag {wanted}` (a release is made from its tag), "
+                       "then make dist")
 
 
 # --- checks before anything is built ----------------------------------------------------------
@@ -134,6 +130,7 @@ def check_settings(book: Book, problems: Problems, where: Positions) -> None:
             if kind == "image":
                 problems.error(where.label, *where.of(f"{at}.cover"), "D003",
                                f"{at}.cover: a print edition has a wrap or a case cover")
+            _check_printer(edition, problems, where)
         elif kind != "image":
             problems.error(where.label, *where.of(f"{at}.cover"), "D003",
                            f"{at}.cover: an ebook's cover is an image")
@@ -170,6 +167,53 @@ def _check_cover_image(book: Book, edition: Edition, problems: Problems, where: 
     except (UnidentifiedImageError, OSError) as exc:
         problems.error(where.label, *where.of(setting), "D004",
                        f'{setting}: "{edition.cover_image}" is not an image ({exc})')
+
+
+def _check_printer(edition: Edition, problems: Problems, where: Positions) -> None:
+    at = f"editions.{edition.name}"
+    if not edition.printer:
+        problems.error(where.label, *where.of(at), "D003",
+                       f"{at}.printer: missing (the printer whose rules the files must meet: "
+                       f"{', '.join(printers.names())})")
+        return
+    place = printers.Place(where, edition.name)
+    profile = printers.edition_profile(edition, problems, place)
+    if profile is not None:
+        printers.check_standard(pdfx.VERSION, profile, problems, place)
+
+
+def check_unfinished(book: Book, problems: Problems, where: Positions) -> list[str]:
+    """What a draft may show and a release may not: a figure without its art where an
+    edition would print a placeholder frame, a cover without the photograph its design
+    needs, a note the importer could only mark as missing. Each is refused where it
+    stands, saying how to settle it; returns, for the release notes, the figures set as
+    their captions alone, by unit and caption (a released file names no source paths)."""
+    c = book.config
+    framed = [n for n, e in c.editions.items() if e.missing_art == "placeholder"]
+    captions = []
+    for unit in book.units:
+        label = display_path(book.root / unit.file)
+        for figure in (f for f in unit.figures if not f.present):
+            if framed:
+                problems.error(label, figure.line, 1, "D012",
+                               f"figure {figure.id} has no art ({figure.src}) and the "
+                               f"{', '.join(framed)} edition(s) would print a placeholder: put the art "
+                               f"there, or set editions.<name>.missing_art: caption in book.yaml")
+            else:
+                caption = " ".join(re.sub(r"<[^>]+>", "", figure.caption_html).split())
+                captions.append(f"{unit.title}: {caption}")
+        for note in unit.notes:
+            if 'class="missing"' in note.html:
+                problems.error(label, note.line, 1, "D012",
+                               f"note [^{note.number}] is the importer's placeholder for a note the "
+                               "manuscript lacks: write in its place what the reader should read "
+                               "(the editor's words)")
+    for name, edition in c.editions.items():
+        if edition.cover_art == "photo" and not edition.cover_image:
+            problems.error(where.label, *where.of(f"editions.{name}.cover_image"), "D012",
+                           f"editions.{name}: the cover design has a photograph but no cover_image: "
+                           "name the art, or set cover_art: type for a type-only cover")
+    return captions
 
 
 def check_tools(problems: Problems) -> None:
@@ -293,13 +337,27 @@ def build_print(book: Book, edition: Edition, blurb, moment: datetime, cache: Pa
     for violation in violations:
         problems.error(cover_path, 0, 0, "D007", violation)
     check_fonts(cover_pdf, problems, cover_path)
-    read = barcode.scan(cover_pdf)
-    if read != [edition.isbn]:
-        problems.error(cover_path, 0, 0, "D008", f"zbarimg read {read or 'nothing'}, not [{edition.isbn}]")
+    # zbar reads the add-on as a symbol of its own.
+    wanted = sorted([edition.isbn, barcode.price_addon(edition.price)])
+    read = sorted(barcode.scan(cover_pdf))
+    if read != wanted:
+        problems.error(cover_path, 0, 0, "D008", f"zbarimg read {read or 'nothing'}, not {wanted} "
+                                                 "(the ISBN and its price add-on)")
+    check_cover_for_printer(book, cover_pdf, edition, cover_path, problems)
     spine_in = round(pages * edition.caliper / PT_PER_IN, 4)
     built = Built(edition, pages, spine_in, g, extent(result), result)
     return built, [Output(interior_path, edition.name, "interior", edition.isbn, interior, pages, spine_in),
                    Output(cover_path, edition.name, "cover", edition.isbn, cover_pdf, pages, spine_in)]
+
+
+def check_cover_for_printer(book: Book, data: bytes, edition: Edition, path: str, problems: Problems) -> None:
+    """Total ink and the barcode's clear area against the edition's printer (K007, K008)."""
+    place = printers.Place(Positions(book.root / "book.yaml"), edition.name)
+    profile = printers.edition_profile(edition, Problems(), place)
+    if profile is None:
+        return
+    printers.check_cover_ink(data, profile, problems, place, path)
+    printers.check_barcode_area(printers.white_box(data), profile, problems, place, path)
 
 
 def _check_copyright_isbn(interior: bytes, edition: Edition, path: str, problems: Problems) -> None:
@@ -372,6 +430,25 @@ def build_onix(book: Book, built: Built, description: str, moment: datetime, pro
     return Output(path, edition.name, "onix", edition.isbn, xml.encode("utf-8"))
 
 
+def preflight_outputs(outputs: list[Output], problems: Problems, say) -> None:
+    """Every file a printer or a retailer receives, read as their preflight would."""
+    from . import preflight
+
+    say("dist: preflight (qpdf, Ghostscript, the text of every file)")
+    for out in outputs:
+        text = ""
+        if out.path.endswith(".pdf"):
+            for message in preflight.pdf_problems(out.data):
+                problems.error(out.path, 0, 0, "D007", message)
+            text = preflight.pdf_text(out.data)
+        elif out.kind == "epub":
+            text = preflight.epub_text(out.data)
+        elif out.kind == "onix":
+            text = re.sub(r"<[^>]+>", " ", out.data.decode("utf-8"))
+        for found in preflight.unfinished(text):
+            problems.error(out.path, 0, 0, "D012", f"unfinished matter in a released file: {found}")
+
+
 def run_validators(epub: Path, label: str, reports: Path, problems: Problems) -> list[str]:
     """EPUBCheck and Ace side by side (each is a process of its own); a line each for the record."""
     from .. import validate
@@ -442,7 +519,7 @@ def manifest(book: Book, source: Source, built: dict[str, Built], outputs: list[
 
 
 def release_notes(book: Book, source: Source, built: dict[str, Built], checks: list[str],
-                  warnings: Counter) -> str:
+                  warnings: Counter, captions: list[str]) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
                       lstrip_blocks=True, keep_trailing_newline=True)
     editions = [{"name": n, "isbn": b.edition.isbn, "pages": b.pages,
@@ -450,7 +527,7 @@ def release_notes(book: Book, source: Source, built: dict[str, Built], checks: l
                  "cover": _cover_summary(b)} for n, b in built.items()]
     return env.get_template("release-notes.md.j2").render(
         c=book.config, source=source, date=source.moment.strftime("%Y-%m-%d %H:%M:%S UTC"),
-        editions=editions, checks=checks, since=source.since, changes=source.changes,
+        editions=editions, checks=checks, since=source.since, changes=source.changes, captions=captions,
         warnings=[(code, n, CODES[code]) for code, n in sorted(warnings.items())])
 
 
@@ -521,6 +598,7 @@ def make_release(book: Book, out_root: Path, cache: Path, force: bool = False, s
         problems.error(display_path(target), 0, 0, "D002",
                        f"release {source.version} exists already; --force replaces it")
     check_settings(book, problems, where)
+    captions = check_unfinished(book, problems, where)
     check_tools(problems)
     stop_on_errors(problems)
     checks = check_book(book, problems)
@@ -544,7 +622,12 @@ def make_release(book: Book, out_root: Path, cache: Path, force: bool = False, s
     for b in built.values():
         if b.edition.isbn:
             outputs.append(build_onix(book, b, str(blurb), source.moment, problems))
-    checks += [f"{pdfx.VERSION}: interiors and covers pressed and preflighted",
+    preflight_outputs(outputs, problems, say)
+    checks += [f"{pdfx.VERSION}: interiors and covers pressed and preflighted (font programs CFF or "
+               "TrueType, one subset tag per program)",
+               "printer profiles: trim, page boxes, 0 ink in the safe zone, gutter, cover ink and barcode area",
+               "qpdf --check and Ghostscript read every PDF without a message",
+               "no draft words (placeholder, absent, not available) or source paths in any PDF, EPUB or ONIX",
                "fonts embedded in every PDF", "copyright pages name their edition's ISBN",
                "barcodes read back by zbarimg as their edition's ISBN",
                "ONIX records valid against the ONIX 3.0 reference XSD"]
@@ -568,9 +651,10 @@ def make_release(book: Book, out_root: Path, cache: Path, force: bool = False, s
         if strict:
             problems = Problems([replace(p, severity="error") for p in problems])
         stop_on_errors(problems)
-        warnings = Counter(p.code for p in problems.warnings)
+        # Absent art is settled by every edition's missing_art and listed in the notes.
+        warnings = Counter(p.code for p in problems.warnings if not (captions and p.code == "F001"))
         record = manifest(book, source, built, outputs, checks, warnings)
-        notes = release_notes(book, source, built, checks, warnings)
+        notes = release_notes(book, source, built, checks, warnings, captions)
         write_bundle(staging, outputs, {
             "manifest.json": (json.dumps(record, ensure_ascii=False, indent=1) + "\n").encode(),
             "RELEASE-NOTES.md": notes.encode()})

@@ -1,0 +1,270 @@
+"""Printer profiles (printers/*.yaml): what a printer publishes, and print files checked against it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Loader, Positions, parse_length, parse_trim
+from .errors import Problems
+from .model import Edition, meta
+
+PROFILES = Path(__file__).resolve().parent.parent / "printers"
+# A trim matches a printer's listed size when both sides agree within this: printers
+# list 6.14 × 9.21 in for 156 × 234 mm.
+TRIM_TOLERANCE_PT = 0.02 * 72
+# Ink is found on a gray rendering of each page; 100 dpi puts an edge within 0.01 in,
+# and a pixel darker than this counts (anti-aliased type included).
+INK_DPI = 100
+INK_LEVEL = 245
+# What is measured is compared within this, so a design exactly at the limit passes.
+MEASURE_TOLERANCE_IN = 0.01
+
+
+@dataclass
+class Gutter:
+    pages: int = field(metadata=meta("the lowest page count this minimum applies from", required=True))
+    inside: str = field(metadata=meta("the minimum inside margin, e.g. 0.625in", required=True))
+
+
+@dataclass
+class InteriorRules:
+    safe: str = field(metadata=meta("the least distance of type and non-bleeding ink from the trim",
+                                    required=True))
+    bleed: str = field(default="0.125in", metadata=meta("interior bleed when something bleeds"))
+    bleed_edges: list[str] = field(default_factory=lambda: ["top", "bottom", "outside"],
+                                   metadata=meta("the edges that take bleed (never the gutter)"))
+    safe_with_bleed: str = field(default="", metadata=meta("the safe zone when the interior bleeds"))
+    gutter: list[Gutter] = field(default_factory=list, metadata=meta("inside margin by page count"))
+
+
+@dataclass
+class BarcodeArea:
+    width: str = field(metadata=meta("width of the barcode area", required=True))
+    height: str = field(metadata=meta("height of the barcode area", required=True))
+
+
+@dataclass
+class CoverRules:
+    bleed: str = field(default="0.125in", metadata=meta("cover bleed on every edge"))
+    safe: str = field(default="0.125in", metadata=meta("the least distance of cover type from the trim"))
+    max_ink: float = field(default=300.0, metadata=meta("total ink coverage limit in per cent"))
+    barcode: BarcodeArea | None = field(default=None, metadata=meta("the barcode area on the back"))
+
+
+@dataclass
+class Profile:
+    """One printer's published rules; lengths are kept as written and read with `length`."""
+
+    name: str = field(metadata=meta("the printer's name", required=True))
+    trims: list[str] = field(metadata=meta("trim sizes the printer offers", required=True))
+    interior: InteriorRules = field(metadata=meta("rules for interiors", required=True))
+    standards: list[str] = field(metadata=meta("PDF standards the printer accepts", required=True))
+    cover: CoverRules = field(default_factory=CoverRules, metadata=meta("rules for covers"))
+    key: str = field(default="", metadata=meta("the profile's file name without .yaml"))
+
+    def gutter(self, pages: int) -> float:
+        """The minimum inside margin for this page count, in points."""
+        rows = [g for g in self.interior.gutter if g.pages <= pages]
+        return length(max(rows, key=lambda g: g.pages).inside) if rows else 0.0
+
+    def offers(self, trim: tuple[float, float]) -> bool:
+        return any(abs(size[0] - trim[0]) <= TRIM_TOLERANCE_PT and abs(size[1] - trim[1]) <= TRIM_TOLERANCE_PT
+                   for size in map(parse_trim, self.trims) if size)
+
+
+def length(text: str) -> float:
+    value = parse_length(text)
+    if value is None:
+        raise ValueError(f"not a length: {text}")
+    return value
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in PROFILES.glob("*.yaml"))
+
+
+def load(name: str, problems: Problems) -> Profile | None:
+    """The profile printers/<name>.yaml; problems in it are reported at its own lines."""
+    path = PROFILES / f"{name}.yaml"
+    loader = Loader(path, problems, {"C001": "K001", "C002": "K001", "C003": "K001", "C004": "K001"})
+    try:
+        root = loader.compose(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        problems.error(loader.path, 0, 0, "K001", f"cannot read the printer profile: {exc}")
+        return None
+    profile = loader.dataclass(root, Profile, "", {"key": name}) if root is not None else None
+    if profile is None:
+        return None
+    for text in [profile.interior.safe, profile.interior.bleed, profile.cover.bleed, profile.cover.safe,
+                 *[g.inside for g in profile.interior.gutter]]:
+        if parse_length(text) is None:
+            problems.error(loader.path, 1, 1, "K001", f'"{text}" is not a length (e.g. 0.5in)')
+            return None
+    return profile
+
+
+@dataclass
+class Place:
+    """Where an edition's printer rules are reported: book.yaml's line of the setting."""
+
+    where: Positions
+    edition: str
+
+    def of(self, setting: str) -> tuple[str, int, int]:
+        return (self.where.label, *self.where.of(f"editions.{self.edition}.{setting}"))
+
+
+def edition_profile(edition: Edition, problems: Problems, place: Place) -> Profile | None:
+    if not edition.printer:
+        return None
+    if edition.printer not in names():
+        problems.error(*place.of("printer"), "K001",
+                       f'printer "{edition.printer}": no printers/{edition.printer}.yaml '
+                       f'(profiles: {", ".join(names())})')
+        return None
+    return load(edition.printer, problems)
+
+
+# --- interiors ------------------------------------------------------------------------------
+
+def check_interior(data: bytes, edition: Edition, profile: Profile, labels: list[str],
+                   problems: Problems, place: Place) -> None:
+    """The interior PDF as the printer's preflight reads it: trim offered, page boxes
+    (trim size, or bleed on the outside edges only when something bleeds), no ink
+    within the safe zone, the inside margin the page count needs."""
+    import pymupdf
+
+    rule = f"(printer {profile.key}: {profile.name})"
+    if not profile.offers(edition.trim):
+        w, h = (v / 72 for v in edition.trim)
+        problems.error(*place.of("trim"), "K002",
+                       f"trim {w:g} × {h:g} in is not one {profile.name} offers {rule}")
+    safe = length(profile.interior.safe) / 72
+    gutter = profile.gutter(len(labels)) / 72
+    breaches: dict[str, list[str]] = {}
+    with pymupdf.open(stream=data, filetype="pdf") as doc:
+        for index, page in enumerate(doc):
+            label = labels[index] if index < len(labels) else str(index + 1)
+            for kind, text in _page_breaches(page, index, safe, gutter):
+                breaches.setdefault(kind, []).append(f"page {label}: {text}")
+    for kind, found in breaches.items():
+        code, what = {"boxes": ("K003", "page boxes"), "safe": ("K004", f"ink within {safe:g} in of the trim"),
+                      "gutter": ("K005", f"inside margin under {gutter:g} in for {len(labels)} pages")}[kind]
+        shown = "; ".join(found[:3]) + (f"; and {len(found) - 3} more page(s)" if len(found) > 3 else "")
+        problems.error(*place.of("printer"), code, f"{what} on {len(found)} page(s) {rule}: {shown}")
+
+
+def _page_breaches(page, index: int, safe: float, gutter: float):
+    media, trim = page.mediabox, page.trimbox
+    if abs(media.width - trim.width) > 0.5 or abs(media.height - trim.height) > 0.5:
+        yield "boxes", (f"MediaBox {media.width / 72:.3f} × {media.height / 72:.3f} in, trim "
+                        f"{trim.width / 72:.3f} × {trim.height / 72:.3f} in, though nothing bleeds")
+    ink = ink_box(page)
+    if ink is None:
+        return
+    x0, y0, x1, y1 = ink
+    width, height = page.rect.width / 72, page.rect.height / 72
+    recto = index % 2 == 0
+    inside, outside = (x0, width - x1) if recto else (width - x1, x0)
+    edges = {"top": y0, "bottom": height - y1, "outside": outside, "inside": inside}
+    for edge, distance in edges.items():
+        if distance + MEASURE_TOLERANCE_IN < safe:
+            yield "safe", f"{edge} {distance:.3f} in ({_text_near(page, edge, recto, safe)})"
+    if inside + MEASURE_TOLERANCE_IN < gutter:
+        yield "gutter", f"{inside:.3f} in"
+
+
+def ink_box(page) -> tuple[float, float, float, float] | None:
+    """The bounding box of everything the page prints, in inches from its top left."""
+    import pymupdf
+    from PIL import Image
+
+    pix = page.get_pixmap(dpi=INK_DPI, colorspace=pymupdf.csGRAY, alpha=False)
+    image = Image.frombytes("L", (pix.width, pix.height), pix.samples)
+    box = image.point(lambda v: 255 if v < INK_LEVEL else 0).getbbox()
+    if box is None:
+        return None
+    return tuple(v / INK_DPI for v in box)
+
+
+def _text_near(page, edge: str, recto: bool, safe: float) -> str:
+    import pymupdf
+
+    r = page.rect
+    band = safe * 72
+    left_is_inside = recto
+    rects = {"top": pymupdf.Rect(r.x0, r.y0, r.x1, r.y0 + band),
+             "bottom": pymupdf.Rect(r.x0, r.y1 - band, r.x1, r.y1)}
+    outer_left = not left_is_inside
+    side = {"outside": outer_left, "inside": left_is_inside}.get(edge)
+    if side is not None:
+        rects[edge] = (pymupdf.Rect(r.x0, r.y0, r.x0 + band, r.y1) if side
+                       else pymupdf.Rect(r.x1 - band, r.y0, r.x1, r.y1))
+    text = " ".join(page.get_textbox(rects[edge]).split())
+    return f'"{text[:40]}"' if text else "art or rule"
+
+
+# --- covers and PDF standards ------------------------------------------------------------------
+
+def check_standard(standard: str, profile: Profile, problems: Problems, place: Place) -> None:
+    if standard not in profile.standards:
+        problems.error(*place.of("printer"), "K006",
+                       f"{standard} is not among the standards {profile.name} accepts "
+                       f'({", ".join(profile.standards)}) (printer {profile.key})')
+
+
+def max_ink(data: bytes, dpi: int = 36) -> tuple[float, tuple[float, float]]:
+    """The highest total coverage (C+M+Y+K, per cent) anywhere on the first page, and where
+    (inches from the top left), rendered in CMYK as the press would separate it."""
+    import pymupdf
+
+    with pymupdf.open(stream=data, filetype="pdf") as doc:
+        pix = doc[0].get_pixmap(dpi=dpi, colorspace=pymupdf.csCMYK, alpha=False)
+    samples = memoryview(pix.samples)
+    best, at = 0, 0
+    for i in range(0, len(samples), 4):
+        total = samples[i] + samples[i + 1] + samples[i + 2] + samples[i + 3]
+        if total > best:
+            best, at = total, i // 4
+    return best * 100 / 255, ((at % pix.width) / dpi, (at // pix.width) / dpi)
+
+
+def white_box(data: bytes, dpi: int = 72) -> tuple[float, float]:
+    """Width and height (points) of the unprinted paper on a cover's first page: the clear
+    area around the barcode, the only place a cover leaves the paper white."""
+    import pymupdf
+    from PIL import Image
+
+    with pymupdf.open(stream=data, filetype="pdf") as doc:
+        pix = doc[0].get_pixmap(dpi=dpi, colorspace=pymupdf.csCMYK, alpha=False)
+    channels = Image.frombytes("CMYK", (pix.width, pix.height), pix.samples).split()
+    paper = [Image.eval(c, lambda v: 255 if v <= 3 else 0) for c in channels]
+    white = paper[0]
+    for channel in paper[1:]:
+        white = Image.composite(white, channel, channel)
+    box = white.getbbox()
+    if box is None:
+        return 0.0, 0.0
+    return (box[2] - box[0]) * 72 / dpi, (box[3] - box[1]) * 72 / dpi
+
+
+def check_cover_ink(data: bytes, profile: Profile, problems: Problems, place: Place, what: str) -> float:
+    total, (x, y) = max_ink(data)
+    if total > profile.cover.max_ink + 1:
+        problems.error(*place.of("printer"), "K007",
+                       f"{what}: total ink {total:.0f} % at {x:.2f} in, {y:.2f} in is over the "
+                       f"{profile.cover.max_ink:g} % {profile.name} allows (printer {profile.key})")
+    return total
+
+
+def check_barcode_area(size: tuple[float, float], profile: Profile, problems: Problems, place: Place,
+                       what: str) -> None:
+    area = profile.cover.barcode
+    if area is None:
+        return
+    need = (length(area.width), length(area.height))
+    if size[0] + 0.5 < need[0] or size[1] + 0.5 < need[1]:
+        problems.error(*place.of("printer"), "K008",
+                       f"{what}: barcode area {size[0] / 72:.2f} × {size[1] / 72:.2f} in, {profile.name} "
+                       f"asks {need[0] / 72:g} × {need[1] / 72:g} in (printer {profile.key})")
+

@@ -15,6 +15,7 @@ all: pdf epub
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/python -m bookbuild.fonts >/dev/null
 	touch $@
 
 $(SYSSTAMP): scripts/ensure-system.sh

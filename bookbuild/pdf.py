@@ -92,6 +92,8 @@ def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | No
     from .printlayout import print_book
 
     check_font_installed(problems)
+    if problems.errors:
+        raise BuildError(problems.items)
     check_coverage(book, problems)
     if problems.errors:
         raise BuildError(problems.items)
@@ -123,13 +125,20 @@ def check_printer(book: Book, edition: Edition, data: bytes, labels: list[str], 
 
 
 def check_font_installed(problems: Problems) -> None:
+    """Regular and italic from Debian, bold and bold italic made from PyPI's variable font."""
+    from .fonts import FontMissing, bold_faces
+
+    try:
+        bold_faces(say=lambda message: print(message, file=sys.stderr))
+    except FontMissing as exc:
+        problems.error("requirements.txt", 0, 0, "P005", f"EB Garamond Bold: {exc}")
     fc_list = shutil.which("fc-list")
     if not fc_list:
         return
     found = subprocess.run([fc_list, FONT_FAMILY, "family"], capture_output=True, text=True).stdout
     if not found.strip():
-        problems.error("", 0, 0, "P005", f'font "{FONT_FAMILY}" is not installed '
-                                         "(Debian: apt-get install fonts-ebgaramond)")
+        problems.error("scripts/ensure-system.sh", 0, 0, "P005", f'font "{FONT_FAMILY}" is not installed '
+                                                                 "(Debian: apt-get install fonts-ebgaramond)")
 
 
 def pdf_fonts(data: bytes) -> list[tuple[str, bool]]:

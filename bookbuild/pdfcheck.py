@@ -241,8 +241,7 @@ def _locate(path: Path, text: str, heading: bool = False) -> tuple[int, int]:
 
 FAMILY = "EB Garamond 12"
 FONT_DIR = Path("/usr/share/fonts/opentype/ebgaramond")
-FACE_FILES = {"regular": "EBGaramond12-Regular.otf", "italic": "EBGaramond12-Italic.otf",
-              "bold": "EBGaramond12-Bold.otf"}
+FACE_FILES = {"regular": "EBGaramond12-Regular.otf", "italic": "EBGaramond12-Italic.otf"}
 ITALIC_TAGS = {"em", "i", "cite", "figcaption"}
 BOLD_TAGS = {"strong", "b"}
 # Control and format characters (soft hyphen, zero-width spaces, line breaks) and variation
@@ -252,16 +251,19 @@ VARIATION_SELECTORS = (range(0xFE00, 0xFE10), range(0xE0100, 0xE01F0))
 
 
 def font_files() -> dict[str, Path]:
-    """The files fontconfig uses for the book's family, by face; Debian's paths as a fallback."""
-    found: dict[str, Path] = {}
+    """The files the book's faces come from: regular and italic as fontconfig finds the family
+    (Debian's paths as a fallback), bold and bold italic from bookbuild/fonts.py."""
+    from .fonts import bold_faces
+
+    found: dict[str, Path] = dict(bold_faces())
     fc_list = shutil.which("fc-list")
     if fc_list:
         listing = subprocess.run([fc_list, "-f", "%{file}\t%{style}\n", FAMILY],
                                  capture_output=True, text=True).stdout
         for row in listing.splitlines():
             file, _, styles = row.partition("\t")
-            face = "bold" if "Bold" in styles else "italic" if "Italic" in styles else "regular"
-            found.setdefault(face, Path(file))
+            if "Bold" not in styles:
+                found.setdefault("italic" if "Italic" in styles else "regular", Path(file))
     for face, name in FACE_FILES.items():
         if face not in found and (FONT_DIR / name).exists():
             found[face] = FONT_DIR / name
@@ -318,21 +320,21 @@ def _escape(text: str) -> str:
 
 
 def _faces_of_text(root: etree._Element, face: str | None):
-    """(text, faces) for every text node: regular always, italic and bold where the markup
-    sets them (bold is off in Russian, which styles/base.css spaces out instead)."""
-    def visit(el, italic: bool, bold: bool, russian: bool):
+    """(text, faces) for every text node: regular always, and the italic, bold or bold
+    italic face where the markup sets it."""
+    def visit(el, italic: bool, bold: bool):
         if isinstance(el.tag, str):
-            russian = russian or (el.get("lang") or "").startswith("ru")
             italic = italic or el.tag in ITALIC_TAGS
-            bold = (bold or el.tag in BOLD_TAGS) and not russian
-            faces = ("regular",) + (("italic",) if italic else ()) + (("bold",) if bold else ())
+            bold = bold or el.tag in BOLD_TAGS
+            styled = ("bold-italic" if italic else "bold") if bold else "italic" if italic else None
+            faces = ("regular",) + ((styled,) if styled else ())
             if el.text:
                 yield el.text, faces
             for child in el:
-                yield from visit(child, italic, bold, russian)
+                yield from visit(child, italic, bold)
                 if child.tail:
                     yield child.tail, faces
-    yield from visit(root, face == "italic", face == "bold", False)
+    yield from visit(root, face == "italic", face == "bold")
 
 
 def check_coverage(book: Book, problems: Problems) -> None:
@@ -360,11 +362,10 @@ def check_coverage(book: Book, problems: Problems) -> None:
         name = unicodedata.name(ch, "(unnamed)")
         shown = f" ({ch})" if unicodedata.category(ch)[0] not in "CZM" else ""
         others = f" (and {use.count - 1} more place(s))" if use.count > 1 else ""
-        cure = ("set the passage in roman or italic, or replace the character" if face == "bold" else
-                "replace the character or spell it out; if the book needs it, a font that has it "
+        cure = ("replace the character or spell it out; if the book needs it, a font that has it "
                 "must be added to the print styles")
         problems.error(display_path(use.path), line, col, "P011",
-                       f"U+{ord(ch):04X} {name}{shown}{others} is not in {FAMILY} {face.title()} "
+                       f"U+{ord(ch):04X} {name}{shown}{others} is not in {FAMILY} {face.replace('-', ' ').title()} "
                        f"({files[face].name}): the PDF would set it in another font; {cure}")
 
 

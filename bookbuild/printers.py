@@ -229,23 +229,22 @@ def max_ink(data: bytes, dpi: int = 36) -> tuple[float, tuple[float, float]]:
     return best * 100 / 255, ((at % pix.width) / dpi, (at // pix.width) / dpi)
 
 
-def white_box(data: bytes, dpi: int = 72) -> tuple[float, float]:
+def white_box(data: bytes, dpi: int = 36) -> tuple[float, float]:
     """Width and height (points) of the unprinted paper on a cover's first page: the clear
     area around the barcode, the only place a cover leaves the paper white."""
     import pymupdf
-    from PIL import Image
 
     with pymupdf.open(stream=data, filetype="pdf") as doc:
         pix = doc[0].get_pixmap(dpi=dpi, colorspace=pymupdf.csCMYK, alpha=False)
-    channels = Image.frombytes("CMYK", (pix.width, pix.height), pix.samples).split()
-    paper = [Image.eval(c, lambda v: 255 if v <= 3 else 0) for c in channels]
-    white = paper[0]
-    for channel in paper[1:]:
-        white = Image.composite(white, channel, channel)
-    box = white.getbbox()
-    if box is None:
+    samples = memoryview(pix.samples)
+    xs, ys = [], []
+    for i in range(0, len(samples), 4):
+        if samples[i] + samples[i + 1] + samples[i + 2] + samples[i + 3] <= 8:
+            xs.append((i // 4) % pix.width)
+            ys.append((i // 4) // pix.width)
+    if not xs:
         return 0.0, 0.0
-    return (box[2] - box[0]) * 72 / dpi, (box[3] - box[1]) * 72 / dpi
+    return (max(xs) - min(xs) + 1) * 72 / dpi, (max(ys) - min(ys) + 1) * 72 / dpi
 
 
 def check_cover_ink(data: bytes, profile: Profile, problems: Problems, place: Place, what: str) -> float:

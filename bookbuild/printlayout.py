@@ -244,11 +244,14 @@ def render_part(env: Environment, book: Book, edition: Edition, part: Part,
 
 
 def page_css(edition: Edition) -> str:
-    """The edition's page size (the rest of the page is in print.css). No interior bleed:
-    nothing in the interior runs to the page edge, and printers want the page at trim
-    size then (KDP, IngramSpark); the edition's `bleed` is its cover's."""
+    """The edition's page size and the book's bold faces (the rest of the page is in
+    print.css). No interior bleed: nothing in the interior runs to the page edge, and
+    printers want the page at trim size then (KDP, IngramSpark); the edition's `bleed` is
+    its cover's."""
+    from .fonts import bold_faces, font_face_css
+
     width, height = edition.trim
-    return f"@page {{ size: {width:.3f}pt {height:.3f}pt; }}\n"
+    return f"@page {{ size: {width:.3f}pt {height:.3f}pt; }}\n" + font_face_css(bold_faces())
 
 
 # --- the page sequence --------------------------------------------------------------------

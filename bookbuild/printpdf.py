@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlparse
 
+from .fonts import FOLDER as FONTS_FOLDER
+
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 STYLES = (PACKAGE_ROOT / "styles" / "base.css", PACKAGE_ROOT / "styles" / "print.css")
-FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
+FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), FONTS_FOLDER)
 # Raised whenever lay_out or defer_figures change what a part's PDF holds; the checks a
 # cached part carries follow pdfcheck.py, whose text is part of the key.
 CACHE_VERSION = "part-4"

@@ -441,14 +441,16 @@ def test_a_character_the_font_lacks_stops_the_build_before_layout(broken, capsys
     repo, out = broken
     text = repo / "book" / "text"
     edit(text / "01-the-grain-crisis.md", "Stalin travelled", "Stalin \U0001F600 travelled")
-    edit(text / "02-the-opposition-in-exile.md", "Exile did not", "**“Exile”** did not")
+    edit(text / "02-the-opposition-in-exile.md", "Exile did not", "**“Exile” Ссылка ★** did not")
     edit(repo / "book" / "glossary.yaml", "definition: ", "definition: 文 ")
     assert build(repo / "book", out) == 1
     err = capsys.readouterr().err
     assert "book/text/01-the-grain-crisis.md:3:232: error P011: U+1F600 GRINNING FACE (😀) is not in " \
            "EB Garamond 12 Regular" in err
-    assert "book/text/02-the-opposition-in-exile.md:3:3: error P011: U+201C LEFT DOUBLE QUOTATION MARK " \
-           "(“) is not in EB Garamond 12 Bold" in err
+    assert "book/text/02-the-opposition-in-exile.md:3:18: error P011: U+2605 BLACK STAR (★) is not in " \
+           "EB Garamond 12 Bold (EBGaramond-bold.ttf)" in err
+    # The bold face has the quotes and Cyrillic that EB Garamond 12 Bold lacked.
+    assert "U+201C" not in err and "CYRILLIC" not in err
     assert "book/glossary.yaml:2:15: error P011: U+6587 CJK UNIFIED IDEOGRAPH-6587 (文) is not in " \
            "EB Garamond 12 Regular" in err
     assert "replace the character or spell it out" in err

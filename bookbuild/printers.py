@@ -60,6 +60,8 @@ class Profile:
     interior: InteriorRules = field(metadata=meta("rules for interiors", required=True))
     standards: list[str] = field(metadata=meta("PDF standards the printer accepts", required=True))
     cover: CoverRules = field(default_factory=CoverRules, metadata=meta("rules for covers"))
+    papers: dict[str, str] = field(default_factory=dict, metadata=meta(
+        "caliper per page of each paper the printer names, for its spine formula (pages × caliper)"))
     key: str = field(default="", metadata=meta("the profile's file name without .yaml"))
 
     def gutter(self, pages: int) -> float:
@@ -96,7 +98,7 @@ def load(name: str, problems: Problems) -> Profile | None:
     if profile is None:
         return None
     for text in [profile.interior.safe, profile.interior.bleed, profile.cover.bleed, profile.cover.safe,
-                 *[g.inside for g in profile.interior.gutter]]:
+                 *[g.inside for g in profile.interior.gutter], *profile.papers.values()]:
         if parse_length(text) is None:
             problems.error(loader.path, 1, 1, "K001", f'"{text}" is not a length (e.g. 0.5in)')
             return None
@@ -205,6 +207,21 @@ def _text_near(page, edge: str, recto: bool, safe: float) -> str:
 
 
 # --- covers and PDF standards ------------------------------------------------------------------
+
+def check_edition(edition: Edition, profile: Profile, problems: Problems, place: Place) -> None:
+    """Settings the printer's cover formula depends on: the cover's bleed and, where the
+    printer publishes it for the edition's paper, the caliper (the spine is pages × caliper)."""
+    rule = f"(printer {profile.key}: {profile.name})"
+    bleed = length(profile.cover.bleed)
+    if abs(edition.bleed - bleed) > 0.01:
+        problems.error(*place.of("bleed"), "K003", f"bleed {edition.bleed / 72:g} in: {profile.name} covers "
+                                                   f"take {bleed / 72:g} in on every edge {rule}")
+    paper = next((p for p in profile.papers if p in edition.paper.lower()), None)
+    if paper and abs(edition.caliper - length(profile.papers[paper])) > 0.0001 * 72:
+        problems.error(*place.of("caliper"), "K003",
+                       f"caliper {edition.caliper / 72:g} in: {profile.name}'s {paper} paper is "
+                       f"{length(profile.papers[paper]) / 72:g} in a page, and its spine formula uses it {rule}")
+
 
 def check_standard(standard: str, profile: Profile, problems: Problems, place: Place) -> None:
     if standard not in profile.standards:

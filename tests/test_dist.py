@@ -387,6 +387,9 @@ def edit(repo: Path, old: str, new: str) -> int:
     ("    printer: ingramspark\n", "", ("  cloth:\n", 1),
      r"book\.yaml:{line}:5: error D003: editions\.cloth\.printer: missing \(the printer whose rules the files "
      r"must meet: ingramspark, kdp\)"),
+    ("    caliper: 0.0025in\n", "    caliper: 0.0024in\n", ("caliper: 0.0024in", 0),
+     r"book\.yaml:{line}:14: error K003: caliper 0\.0024 in: Amazon KDP's cream paper is 0\.0025 in a page, "
+     r"and its spine formula uses it \(printer kdp: Amazon KDP\)"),
     ("    price: 29.95 USD\n", "    price: 29.95 EUR\n", ("price:", 0),
      r'book\.yaml:{line}:12: error C004: editions\.cloth\.price: expected a price and its currency'),
     ("version: 2.0.0", "version: 2.0.1", ("version: 2.0.1", 0),

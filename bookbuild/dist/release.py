@@ -180,6 +180,7 @@ def _check_printer(edition: Edition, problems: Problems, where: Positions) -> No
     profile = printers.edition_profile(edition, problems, place)
     if profile is not None:
         printers.check_standard(pdfx.VERSION, profile, problems, place)
+        printers.check_edition(edition, profile, problems, place)
 
 
 def check_unfinished(book: Book, problems: Problems, where: Positions) -> list[str]:

@@ -272,6 +272,8 @@ def text_doc(unit: Unit, book: Book, problems: Problems, files: dict[str, bytes]
         heading.insert(0, number)
     mk.make_endnotes(section, unit.notes, f"Notes to {unit.title}" if unit.role == "chapter" else "Notes")
     place_figures(section, unit, book, files)
+    mk.fit_tables(section)
+    mk.keep_ranges_whole(section)
     mk.mirror_lang(section)
     if unit.lang != book.config.language:
         section.set("lang", unit.lang)
@@ -450,6 +452,7 @@ def render_fragment(env: Environment, template: str, **context) -> etree._Elemen
     wrapper = mk.parse_fragment(env.get_template(template).render(**context))
     top = wrapper[0]
     wrapper.remove(top)
+    mk.keep_ranges_whole(top)
     return top
 
 

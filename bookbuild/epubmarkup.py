@@ -476,3 +476,59 @@ def pages_of(docs: list[tuple[str, etree._Element]]) -> dict[str, str]:
             elif el.get("id") and label is not None:
                 out[el.get("id")] = label
     return out
+
+
+# Tables for screens --------------------------------------------------------------------------
+
+# A table of more columns than this cannot be read at a phone's width (320 px holds about
+# five short cells); such a table is marked `wide`, and epub.css lets its cells flow and wrap
+# row by row on narrow screens instead of cutting them off (paginated readers cannot scroll).
+NARROW_COLUMNS = 5
+
+
+def fit_tables(section: etree._Element) -> None:
+    """Pandoc's fixed widths (a table's `style`, its `colgroup`) go: a reader's screen is not
+    the page they were computed for. Wide tables are marked for epub.css."""
+    for table in section.iter(h("table")):
+        table.attrib.pop("style", None)
+        for colgroup in table.findall(h("colgroup")):
+            table.remove(colgroup)
+        columns = max((len([c for c in row if c.tag in (h("td"), h("th"))]) for row in table.iter(h("tr"))),
+                      default=0)
+        if columns > NARROW_COLUMNS:
+            table.set("class", " ".join([*(table.get("class") or "").split(), "wide"]))
+
+
+# Headings on small screens -------------------------------------------------------------------
+
+# "1928–1933" broken after its dash reads as two dates; a heading keeps such a range whole.
+YEAR_RANGE = re.compile(r"\b\d{3,4}\s*[–-]\s*\d{2,4}\b")
+HEADINGS = {h(t) for t in ("h1", "h2", "h3", "h4")}
+
+
+def keep_ranges_whole(root: etree._Element) -> None:
+    """Each year range in a heading in a `span.nobreak` (epub.css: white-space: nowrap)."""
+    for heading in [el for el in root.iter() if el.tag in HEADINGS]:
+        for el in list(heading.iter()):
+            if not isinstance(el.tag, str) or el.get("class") == "nobreak":
+                continue
+            _wrap_ranges(el, "text")
+            if el is not heading:
+                _wrap_ranges(el, "tail")
+
+
+def _wrap_ranges(el: etree._Element, where: str) -> None:
+    text = getattr(el, where)
+    m = YEAR_RANGE.search(text or "")
+    if m is None:
+        return
+    span = etree.Element(h("span"), {"class": "nobreak"})
+    span.text = m.group(0)
+    span.tail = text[m.end():]
+    setattr(el, where, text[:m.start()])
+    if where == "text":
+        el.insert(0, span)
+    else:
+        el.addnext(span)
+    _wrap_ranges(span, "tail")
+

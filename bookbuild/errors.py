@@ -48,6 +48,7 @@ CODES: dict[str, str] = {
     "R008": "index heading refers to an unknown person or heading",
     "R009": "index mark refers to an unknown index heading",
     "R010": "Pandoc warning about a source",
+    "R011": "glossary see-also names no glossary headword",
     # notes
     "N001": "note defined twice",
     "N002": "note defined but never referenced",
@@ -118,6 +119,10 @@ CODES: dict[str, str] = {
     "D009": "ONIX record is not valid ONIX 3.0",
     "D010": "a tool the release needs is not installed",
     "D011": "the interior's copyright page does not name the edition's ISBN",
+    # completeness: the editions against book/ (bookbuild/completeness.py)
+    "K001": "text of book/ not found in an edition",
+    "K002": "print and EPUB order the glossary or the biographies differently",
+    "K003": "an edition cannot be read for the completeness check",
 }
 RETIRED: set[str] = set()
 

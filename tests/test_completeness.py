@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from bookbuild import cli, completeness
-from bookbuild.errors import Problems
+from bookbuild.errors import BuildError, Problems
 from bookbuild.printlayout import book_parts, environment, render_part
 from bookbuild.read import read_book
 from bookbuild.transform import letters, transform
@@ -37,13 +37,16 @@ def texts(book, epub: Path, pdf: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def book():
-    return transform(read_book(FIXTURE / "book"))
+def book(tmp_path_factory):
+    return transform(read_book(FIXTURE / "book", tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture(scope="module")
 def editions(tmp_path_factory):
-    return build_editions(FIXTURE / "book", tmp_path_factory.mktemp("editions"))
+    """Built from a copy: the EPUB build keeps its caches beside the book."""
+    out = tmp_path_factory.mktemp("editions")
+    shutil.copytree(FIXTURE, out / "back-matter")
+    return build_editions(out / "back-matter" / "book", out)
 
 
 def xhtml(epub: Path, name: str) -> etree._Element:
@@ -148,6 +151,24 @@ def test_entries_out_of_order_are_reported(book):
                completeness.check_text("PDF", items, "|".join(i.text for i in swapped + items))]
     assert completeness.order_problems(items, results) == [
         "PDF: glossary entry 'gl-gosplan' stands where the book has 'gl-гоэлро' (entry 1 of 5)"]
+
+
+def test_an_alias_without_its_place_and_an_unknown_see_also_are_reported(tmp_path):
+    copy = tmp_path / "back-matter"
+    shutil.copytree(FIXTURE, copy)
+    people = copy / "book" / "biographies.yaml"
+    people.write_text(people.read_text(encoding="utf-8").replace(
+        "alias_after: given_names", "alias_after: middle_name"), encoding="utf-8")
+    glossary = copy / "book" / "glossary.yaml"
+    glossary.write_text(glossary.read_text(encoding="utf-8").replace("see_also: [STO]", "see_also: [SNK]"),
+                        encoding="utf-8")
+    with pytest.raises(BuildError) as caught:
+        read_book(copy / "book", tmp_path / "cache")
+    found = [str(p).split("book/", 1)[1] for p in caught.value.problems if p.code != "F001"]
+    assert found == [
+        "glossary.yaml:4:1: warning R011: 'Gosplan': see also 'SNK' is not a glossary headword",
+        "biographies.yaml:37:1: error R007: Tsiurupa: alias_after must name a filled field "
+        "(surname, given_names, patronymic), got 'middle_name'"]
 
 
 @pytest.mark.integration

@@ -18,7 +18,6 @@ from .transform import BLOCKS, letters
 
 PRINT_CSS = Path(__file__).resolve().parent.parent / "styles" / "print.css"
 OPF_NS = {"opf": "http://www.idpf.org/2007/opf", "c": "urn:oasis:names:tc:opendocument:xmlns:container"}
-EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 # No letter or digit: texts of separate EPUB documents never run into each other.
 DOC_BREAK = "|"
 # The letters an edition may set between two pieces of one item: a note reference's number

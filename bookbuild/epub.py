@@ -495,15 +495,17 @@ def front_docs(book: Book, env: Environment, files: dict[str, bytes], cache: Pat
 def data_doc(role: str, book: Book, env: Environment) -> Doc:
     title = book.data_title(role)
     if role == "glossary":
-        ids = {t.term: t.id for t in book.glossary}
         terms = [{"term": t, "definition": Markup(t.definition_html),
-                  "see_also": [{"label": s, "href": f"#{ids[s]}" if s in ids else None}
-                               for s in t.see_also]} for t in book.glossary]
+                  "see_also": [{"label": s, "href": f"#{book.glossary_id(s)}" if book.glossary_id(s) else None}
+                               for s in t.see_also_listed]} for t in book.glossary]
         root = render_fragment(env, "glossary.xhtml.j2", title=title, terms=terms)
     elif role == "congresses":
         root = render_fragment(env, "congresses.xhtml.j2", title=title, groups=book.congresses)
     else:
-        people = [{"person": p, "text": Markup(p.text_html)} for p in book.people]
+        from .read import unwrap_paragraph
+
+        # One paragraph per person, name and text together, as in print and the manuscript.
+        people = [{"person": p, "text": Markup(unwrap_paragraph(p.text_html))} for p in book.people]
         root = render_fragment(env, "biographies.xhtml.j2", title=title, people=people,
                                note=Markup(book.people_note_html))
     mk.mirror_lang(root)

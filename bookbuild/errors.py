@@ -48,6 +48,7 @@ CODES: dict[str, str] = {
     "R008": "index heading refers to an unknown person or heading",
     "R009": "index mark refers to an unknown index heading",
     "R010": "Pandoc warning about a source",
+    "R011": "glossary see-also names no glossary headword",
     # notes
     "N001": "note defined twice",
     "N002": "note defined but never referenced",
@@ -129,6 +130,10 @@ CODES: dict[str, str] = {
     "K006": "PDF standard the printer does not accept",
     "K007": "cover ink over the printer's total-coverage limit",
     "K008": "cover barcode area smaller than the printer asks",
+    # completeness: the editions against book/ (bookbuild/completeness.py)
+    "V001": "text of book/ not found in an edition",
+    "V002": "print and EPUB order the glossary or the biographies differently",
+    "V003": "an edition cannot be read for the completeness check",
 }
 RETIRED: set[str] = set()
 

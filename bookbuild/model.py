@@ -1,6 +1,7 @@
 """The book in memory: the dataclasses that every stage after `read` works on."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -221,16 +222,45 @@ class Unit:
                        for c in section if c.tag != "h1")
 
 
+CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+
+
+def script_lang(text: str) -> str:
+    """`ru` for a headword written in Cyrillic (БАМ), so that it is tagged as Russian
+    like the originals; empty for the book's own language."""
+    return "ru" if CYRILLIC.search(text) else ""
+
+
+@dataclass
+class Headword:
+    """One name a glossary entry goes by, with what the manuscript brackets after it."""
+
+    term: str
+    original: str = ""
+    abbreviation: str = ""
+
+    @property
+    def lang(self) -> str:
+        return script_lang(self.term)
+
+
 @dataclass
 class Term:
     term: str
     definition_html: str
     original: str = ""
     abbreviation: str = ""
-    variants: list[dict] = field(default_factory=list)
+    variants: list[Headword] = field(default_factory=list)
     see_also: list[str] = field(default_factory=list)
     id: str = ""
     line: int = 0
+    see_also_listed: list[str] = field(default_factory=list, metadata=meta(
+        "see-also targets the definition does not name, printed after it (filled by transform)"))
+
+    @property
+    def headwords(self) -> list[Headword]:
+        """The headword and its variants, in the manuscript's order ("RKI […]; Rabkrin […]")."""
+        return [Headword(self.term, self.original or "", self.abbreviation or ""), *self.variants]
 
 
 @dataclass
@@ -245,6 +275,10 @@ class CongressGroup:
     group: str
     items: list[CongressDate]
     line: int = 0
+
+
+# Where a biography may print its alias: after one of these fields.
+ALIAS_PLACES = ("surname", "given_names", "patronymic")
 
 
 @dataclass
@@ -272,6 +306,22 @@ class Person:
     @property
     def forenames(self) -> str:
         return " ".join(p for p in (self.given_names, self.patronymic) if p)
+
+    @property
+    def name_groups(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The name as the manuscript prints it, before and after its comma, as (kind, text)
+        pieces; the alias stands where `alias_after` puts it ("KOSIOR, Vladislav [Vladimir]
+        Vikentievich", "RIAZANOV [Goldendakh], David Borisovich")."""
+        head, rest = [("surname", self.surname)], []
+        for kind, value in (("given_names", self.given_names), ("patronymic", self.patronymic)):
+            if value:
+                rest.append((kind, value))
+        if self.alias:
+            group = head if self.alias_after in ("surname", "") or not rest else rest
+            after = next((i + 1 for i, (kind, _) in enumerate(group) if kind == self.alias_after),
+                         len(group))
+            group.insert(after, ("alias", self.alias))
+        return head, rest
 
 
 @dataclass
@@ -323,6 +373,10 @@ class Book:
 
     def unit_for(self, entry: ContentsEntry) -> Unit | None:
         return next((u for u in self.units if u.file == entry.file), None)
+
+    def glossary_id(self, headword: str) -> str:
+        """The id of the glossary entry that has `headword` as its term or a variant; empty if none."""
+        return next((t.id for t in self.glossary for h in t.headwords if h.term == headword), "")
 
     def data_title(self, role: str) -> str:
         """The heading of a data unit (glossary, index, …): book.yaml's title or the default."""

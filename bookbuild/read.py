@@ -17,8 +17,8 @@ from lxml import html as lxml_html
 
 from .config import Loader, display_path, load_config, load_data
 from .errors import BuildError, Problems
-from .model import (DATA_ROLES, Book, CongressDate, CongressGroup, Figure, IndexHeading, Note,
-                    Person, Term, Unit)
+from .model import (ALIAS_PLACES, DATA_ROLES, Book, CongressDate, CongressGroup, Figure, Headword,
+                    IndexHeading, Note, Person, Term, Unit)
 
 # `-auto_identifiers`: Pandoc's automatic heading ids would collide between units
 # (every chapter may have a "Conclusions" section); sections get unit-scoped ids below.
@@ -540,12 +540,21 @@ def _check_image(src: str, repository: Path, label: str, line: int,
 # --- data files ---------------------------------------------------------------------------
 
 @dataclass
+class _HeadwordYaml:
+    term: str = field(metadata={"doc": "another name of the entry", "required": True})
+    original: str = field(default="", metadata={"doc": "its Russian original"})
+    abbreviation: str = field(default="", metadata={"doc": "what it abbreviates"})
+    line: int = 0
+
+
+@dataclass
 class _TermYaml:
     term: str = field(metadata={"doc": "the headword", "required": True})
     definition: str = field(metadata={"doc": "the definition (Markdown)", "required": True})
     original: str = field(default="", metadata={"doc": "the Russian original"})
     abbreviation: str = field(default="", metadata={"doc": "what the headword abbreviates"})
-    variants: list[dict] = field(default_factory=list, metadata={"doc": "other headwords"})
+    variants: list[_HeadwordYaml] = field(default_factory=list, metadata={
+        "doc": "other headwords, in the manuscript's order after the first ('RKI […]; Rabkrin […]')"})
     see_also: list[str] = field(default_factory=list, metadata={"doc": "related headwords"})
     line: int = 0
 
@@ -618,8 +627,11 @@ def _read_data(root: Path, book: Book, cache: Path, problems: Problems) -> None:
         terms = _load_list(files["glossary"], _TermYaml, problems)
         for i, t in enumerate(terms):
             markdown[f"gl{i}"] = t.definition
-        book.glossary = [Term(t.term, "", t.original, t.abbreviation, t.variants, _as_list(t.see_also),
+        book.glossary = [Term(t.term, "", t.original, t.abbreviation,
+                              [Headword(v.term, v.original or "", v.abbreviation or "") for v in t.variants],
+                              _as_list(t.see_also),
                               f"gl-{_slug(t.term)}", t.line) for t in terms]
+        _check_see_also(book, display_path(files["glossary"]), problems)
     if "congresses" in files:
         groups = _load_list(files["congresses"], _CongressGroupYaml, problems)
         book.congresses = [CongressGroup(g.group, [CongressDate(i.name, i.dates, i.line) for i in g.items],
@@ -635,6 +647,7 @@ def _read_data(root: Path, book: Book, cache: Path, problems: Problems) -> None:
                                   p.alias_after, p.surname_caps, p.dates, p.born, p.died, p.born_os,
                                   p.died_os, p.line) for p in data.people]
             _check_unique([(p.id, p.line) for p in book.people], loader, "biography id", problems)
+            _check_aliases(book.people, loader.path, problems)
     if "index" in files:
         headings = _load_list(files["index"], _HeadingYaml, problems)
         book.index = [IndexHeading(h.id, h.heading, h.sort or h.heading, _as_list(h.forms),
@@ -656,7 +669,7 @@ def _read_data(root: Path, book: Book, cache: Path, problems: Problems) -> None:
     for i, person in enumerate(book.people):
         person.text_html = converted.get(f"bio{i}", "")
     book.people_note_html = converted.get("people-note", "")
-    book.inline_html = {k: _unwrap_paragraph(converted.get(f"inline:{k}", html.escape(v)))
+    book.inline_html = {k: unwrap_paragraph(converted.get(f"inline:{k}", html.escape(v)))
                         for k, v in inline.items()}
 
 
@@ -673,6 +686,28 @@ def _check_unique(items: list[tuple[str, int]], loader: Loader, what: str, probl
         if key in seen:
             problems.error(loader.path, line, 1, "R004", f"{what} '{key}' used twice (first on line {seen[key]})")
         seen.setdefault(key, line)
+
+
+def _check_aliases(people: list[Person], path, problems: Problems) -> None:
+    """An alias is printed after the surname, the given names or the patronymic: the one
+    `alias_after` names must be there, or the alias would move."""
+    for p in people:
+        if not p.alias:
+            continue
+        if p.alias_after not in ALIAS_PLACES or not getattr(p, p.alias_after):
+            problems.error(path, p.line, 1, "R007",
+                           f"{p.surname}: alias_after must name a filled field ({', '.join(ALIAS_PLACES)}), "
+                           f"got {p.alias_after!r}")
+
+
+def _check_see_also(book: Book, path, problems: Problems) -> None:
+    """Every see-also target is a headword or a variant of the glossary."""
+    names = {h.term for t in book.glossary for h in t.headwords}
+    for t in book.glossary:
+        for target in t.see_also:
+            if target not in names:
+                problems.warning(path, t.line, 1, "R011",
+                                 f"'{t.term}': see also '{target}' is not a glossary headword")
 
 
 def _check_index(book: Book, label: str, problems: Problems) -> None:
@@ -719,7 +754,8 @@ def _convert_batch(markdown: dict[str, str], cache: Path, problems: Problems, ro
     return out
 
 
-def _unwrap_paragraph(fragment: str) -> str:
+def unwrap_paragraph(fragment: str) -> str:
+    """One paragraph's content without its `<p>`; anything else as it is."""
     m = re.fullmatch(r"<p>(.*)</p>", fragment, re.S)
     return m.group(1) if m and "<p>" not in m.group(1) else fragment
 

@@ -15,7 +15,7 @@ from .fsutil import write_atomic
 from .importer import indexer
 from .importer.indexer import match_mentions
 from .model import Book, IndexHeading, Mention
-from .read import parse_fragment, to_xhtml
+from .read import inner_xhtml, parse_fragment, to_xhtml
 
 # A matcher takes a unit's paragraphs (blank-line separated, as in Markdown) and the index
 # headings, and returns (start, end, heading id) spans.
@@ -194,7 +194,54 @@ def keep_initials_together(book: Book, only: set[str] | None = None) -> Book:
     return book
 
 
-TRANSFORMS: tuple[Callable[..., Book], ...] = (mark_index_mentions, keep_initials_together)
+def link_see_also(book: Book, only: set[str] | None = None) -> Book:
+    """A see-also target that the definition names ("*see* revvoensovet") becomes a link there;
+    only the others are listed after the definition, so that no entry says it twice."""
+    if only is not None:
+        return book
+    for term in book.glossary:
+        term.see_also_listed = []
+        if not term.see_also:
+            continue
+        root = parse_fragment(term.definition_html)
+        for target in term.see_also:
+            if not _link_first(root, _see_pattern(target), book.glossary_id(target)):
+                term.see_also_listed.append(target)
+        term.definition_html = inner_xhtml(root)
+    return book
+
+
+def _see_pattern(target: str) -> re.Pattern:
+    """A headword as a definition names it: any case, without its parenthesis ("(RVS)")."""
+    name = re.sub(r"\s*\([^)]*\)", "", target).strip("“”\"' ")
+    return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.I)
+
+
+def _link_first(root: etree._Element, pattern: re.Pattern, target: str) -> bool:
+    """Wrap the first match of `pattern` outside links in a link to id `target` (none when
+    empty); False when nothing matches."""
+    for el, is_tail in (run for block in root.iter() for run in _text_runs(block)):
+        if el.tag == "a" and not is_tail or any(a.tag == "a" for a in el.iterancestors()):
+            continue
+        text = el.tail if is_tail else el.text
+        m = pattern.search(text or "")
+        if not m:
+            continue
+        if not target:
+            return True
+        link = etree.Element("a", {"href": f"#{target}", "class": "see"})
+        link.text, link.tail = m.group(0), text[m.end():]
+        if is_tail:
+            el.tail = text[:m.start()]
+            el.addnext(link)
+        else:
+            el.text = text[:m.start()]
+            el.insert(0, link)
+        return True
+    return False
+
+
+TRANSFORMS: tuple[Callable[..., Book], ...] = (mark_index_mentions, keep_initials_together, link_see_also)
 
 
 def transform(book: Book, only: set[str] | None = None) -> Book:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -219,7 +220,9 @@ def epub_text(path: Path) -> str:
 
 def pdf_text(path: Path, edition: Edition, css: Path = PRINT_CSS) -> str:
     """The letters and digits of the PDF's type area, page after page: running heads and
-    folios lie outside it. Hyphenated line ends join by themselves, since hyphens are no letters."""
+    folios lie outside it. Hyphenated line ends join by themselves, since hyphens are no letters.
+    In an edition with notes at the foot of the page, words set smaller than the text (the
+    notes) are read after all the text, so that a paragraph running on over a page is whole."""
     top, bottom = page_margins(css)
     xml = subprocess.run(["pdftotext", "-bbox-layout", str(path), "-"], capture_output=True,
                          check=True).stdout
@@ -231,10 +234,16 @@ def pdf_text(path: Path, edition: Edition, css: Path = PRINT_CSS) -> str:
         height = float(page.get("height"))
         offset = (height - trim_height) / 2 if trim_height else 0.0
         low, high = offset + top - 1, height - offset - bottom + 1
-        words = [w.text or "" for w in page.iterfind(".//x:word", ns)
-                 if float(w.get("yMin")) >= low and float(w.get("yMax")) <= high]
-        pages.append(letters("".join(words)))
-    return "".join(pages)
+        pages.append([(w.text or "", float(w.get("yMax")) - float(w.get("yMin")))
+                      for w in page.iterfind(".//x:word", ns)
+                      if float(w.get("yMin")) >= low and float(w.get("yMax")) <= high])
+    if edition.notes != "footnotes":
+        return "".join(letters("".join(text for text, _ in words)) for words in pages)
+    sizes = Counter(round(size, 1) for words in pages for _, size in words)
+    text_size = sizes.most_common(1)[0][0] if sizes else 0.0
+    main = "".join(text for words in pages for text, size in words if size >= 0.93 * text_size)
+    notes = "".join(text for words in pages for text, size in words if size < 0.93 * text_size)
+    return letters(main) + letters(notes)
 
 
 def page_margins(css: Path) -> tuple[float, float]:

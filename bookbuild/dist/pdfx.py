@@ -294,6 +294,9 @@ def press(data: bytes, title: str, moment: datetime, even: bool = False) -> tupl
         if even and len(pdf.pages) % 2:
             last = pdf.pages[-1].obj
             blank = pdf.add_blank_page(page_size=(72, 72))
+            # An empty content stream is saved as zero bytes marked FlateDecode, which
+            # Ghostscript reports as a drawing error: the blank page draws nothing, explicitly.
+            blank.obj.Contents = pdf.make_stream(b"q Q\n")
             for key in ("/MediaBox", "/TrimBox", "/BleedBox"):
                 if key in last:
                     blank.obj[key] = pikepdf.Array(list(last[key]))

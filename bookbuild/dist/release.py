@@ -450,6 +450,27 @@ def preflight_outputs(outputs: list[Output], problems: Problems, say) -> None:
             problems.error(out.path, 0, 0, "D012", f"unfinished matter in a released file: {found}")
 
 
+def check_completeness(book: Book, outputs: list[Output], problems: Problems, say) -> str:
+    """Every paragraph, note, caption and back-matter field of book/ in every edition's text
+    (bookbuild/completeness.py): V001 for what an edition lost, V002 for entries out of order."""
+    from ..completeness import check_editions, epub_text, pdf_text
+
+    say("dist: every paragraph, note, caption and field of book/ in every edition")
+    texts = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for out in outputs:
+            if out.kind not in ("epub", "interior"):
+                continue
+            path = Path(tmp) / out.path.replace("/", "_")
+            path.write_bytes(out.data)
+            edition = book.config.editions[out.edition]
+            texts[f"{out.edition} {out.kind}"] = (epub_text(path) if out.kind == "epub"
+                                                  else pdf_text(path, edition))
+    results = check_editions(book, texts, problems)
+    counts = ", ".join(f"{r.name} {r.checked - len(r.missing)}/{r.checked}" for r in results)
+    return f"completeness: paragraphs, notes, captions and back-matter fields of book/ found ({counts})"
+
+
 def run_validators(epub: Path, label: str, reports: Path, problems: Problems) -> list[str]:
     """EPUBCheck and Ace side by side (each is a process of its own); a line each for the record."""
     from .. import validate
@@ -624,6 +645,7 @@ def make_release(book: Book, out_root: Path, cache: Path, force: bool = False, s
         if b.edition.isbn:
             outputs.append(build_onix(book, b, str(blurb), source.moment, problems))
     preflight_outputs(outputs, problems, say)
+    checks.append(check_completeness(book, outputs, problems, say))
     checks += [f"{pdfx.VERSION}: interiors and covers pressed and preflighted (font programs CFF or "
                "TrueType, one subset tag per program)",
                "printer profiles: trim, page boxes, 0 ink in the safe zone, gutter, cover ink and barcode area",

@@ -115,13 +115,18 @@ def run(args: argparse.Namespace) -> int:
         book = transform(read_book(root))
     raw_map = read_bytes(page_map_path)
     page_map = parse_page_map(raw_map) if raw_map is not None else None
-    data = build(book, page_map, cache)
+    placed: list[mk.Placed] = []
+    data = build(book, page_map, cache, placed)
     out = Path(args.output) if args.output else book.repository / "build" / f"{book.config.slug}.epub"
     write_atomic(out, data)
     warnings = [str(problem) for problem in book.warnings]
     for warning in warnings:
         print(warning, file=sys.stderr)
-    pages = f"page-list from {page_map_path}" if page_map else "no page map: no page-list"
+    pages = page_list_summary(page_map_path, placed) if page_map else "no page map: no page-list"
+    if not args.quiet:
+        for p in placed:
+            if p.reason:
+                print(f"epub: print page {p.label} is marked at a block's start: {p.reason}", file=sys.stderr)
     summary = f"{out} ({len(data) // 1024} KiB; {pages})"
     if not args.quiet:
         print(f"epub: wrote {summary}", file=sys.stderr)
@@ -131,6 +136,12 @@ def run(args: argparse.Namespace) -> int:
         from .validate import check
         return check(out, book.repository / "build")
     return 0
+
+
+def page_list_summary(path: Path, placed: list[mk.Placed]) -> str:
+    others = [p.label for p in placed if p.reason]
+    return (f"page-list from {path}: {len(placed)} pages, {len(placed) - len(others)} at their first words"
+            + (f", {len(others)} at a block's start ({', '.join(others)})" if others else ""))
 
 
 def inputs_key(root: Path, args: argparse.Namespace) -> str:

@@ -180,6 +180,8 @@ class Stream:
         self.nodes: list[TextNode] = []
         self.anchors: dict[str, tuple[int, str, etree._Element]] = {}
         self.plain: list[str] = []
+        # The word positions where blocks begin, in order.
+        self.blocks: list[int] = []
         pos = 0
         for name, root in docs:
             elements = [el for el in root.iter() if isinstance(el.tag, str)]
@@ -187,6 +189,8 @@ class Stream:
             for el in elements:
                 if el.get("id") and el.get("id") not in self.anchors:
                     self.anchors[el.get("id")] = (pos, name, el)
+                if el.tag in BLOCKS and el not in hidden:
+                    self.blocks.append(pos)
                 if el.text and el.text.strip() and el not in hidden:
                     self.nodes.append(TextNode(pos, name, el, False))
                     words = plain_words(el.text)
@@ -206,11 +210,10 @@ class Stream:
 
 
 def not_page_text(el: etree._Element) -> bool:
-    """Note references, navigation other than the contents (the index's letters) and the
-    frame of an absent image are no text of a print page (print's own frame is left out of
-    its first words too)."""
-    return el.get("role") == "doc-noteref" or (el.tag == NAV and el.get(EPUB_TYPE) != "toc") \
-        or "figure-placeholder" in (el.get("class") or "").split()
+    """Navigation other than the contents (the index's letters) and the frame of an absent
+    image are no text of a print page (print's own frame is left out of its first words too).
+    Note references are: print sets their numbers in the line."""
+    return (el.tag == NAV and el.get(EPUB_TYPE) != "toc") or "figure-placeholder" in (el.get("class") or "").split()
 
 
 
@@ -229,8 +232,9 @@ def plain_words(text: str) -> list[str]:
 
 def find_words(stream: Stream, lo: int, hi: int, text: str) -> int | None:
     """Where a page's first words occur between word positions `lo` and `hi`: all of the
-    first six or, where the ebook has a heading of its own words ("Notes to …" for print's
-    "Notes"), at least three of them up to that heading."""
+    first six or, where the ebook has a heading of more words ("Notes to …" for print's
+    "Notes"), at least three of them up to that heading, or its first word and the rest
+    after it."""
     wanted = [w for w in plain_words(text) if w][:6]
     # One or two words ("Index") are found in too many places to mean anything.
     if len(wanted) < 3:
@@ -247,7 +251,21 @@ def find_words(stream: Stream, lo: int, hi: int, text: str) -> int | None:
             end = match_end(stream, i, wanted[:k])
             if end is not None and end < stream.words and opens_heading(stream, end):
                 return i
+        # Print's heading is the first word of the ebook's ("Notes", "Notes to …").
+        if opens_heading(stream, i) and stream.plain[i] == wanted[0] and \
+                match_end(stream, heading_end(stream, i), wanted[1:], whole=False) is not None:
+            return i
     return None
+
+
+def heading_end(stream: Stream, word: int) -> int:
+    """The position of the first word after the heading that begins at `word`."""
+    at = bisect.bisect_right(stream.starts, word) - 1
+    heading = enclosing(stream.nodes[at].el, HEADINGS)
+    while at < len(stream.nodes) and is_ancestor(heading, stream.nodes[at].el) and \
+            not (stream.nodes[at].is_tail and stream.nodes[at].el is heading):
+        at += 1
+    return stream.nodes[at].word if at < len(stream.nodes) else stream.words
 
 
 def match_end(stream: Stream, i: int, wanted: list[str], whole: bool = True) -> int | None:
@@ -348,7 +366,19 @@ def estimate_starts(stream: Stream, pages: list[PageStart],
     for s in starts:
         previous = max(previous, int(round(s)))
         out.append(previous)
+    for i in range(len(out)):
+        if how[i] == "estimated":
+            out[i] = nearest_block(stream, out[i], out[i - 1] if i else 0,
+                                   out[i + 1] if i + 1 < len(out) else stream.words)
     return out, how
+
+
+def nearest_block(stream: Stream, word: int, lo: int, hi: int) -> int:
+    """The block start between `lo` and `hi` nearest to `word` (`word` when there is none):
+    a page found neither by its words nor by a block of its own is marked between blocks."""
+    at = bisect.bisect_left(stream.blocks, word)
+    near = [b for b in stream.blocks[max(at - 1, 0):at + 1] if lo <= b <= hi]
+    return min(near, key=lambda b: abs(b - word)) if near else word
 
 
 def nondecreasing(points: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -479,8 +509,8 @@ def follow_print_figures(root: etree._Element, moved: dict[str, int]) -> None:
 REASONS = {
     "anchor": "its first words are not the ebook's (print's contents, or a heading of other words): "
               "marked where the first block print set on it begins",
-    "estimated": "neither its first words nor a block of it are found in the ebook: marked between "
-                 "the pages around it",
+    "estimated": "neither its first words nor a block of it are found in the ebook: marked at the "
+                 "start of the block nearest to where the pages around it put it",
 }
 
 

@@ -652,3 +652,34 @@ def read_bytes_as_files(data: bytes) -> dict[str, bytes]:
 
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         return {name: zf.read(name) for name in zf.namelist()}
+
+
+def test_markers_stay_out_of_names_and_figures_follow_print():
+    """A page that begins with a name is marked before its span, one that begins inside a
+    name after it; a figure print moved after the next block moves in the ebook too."""
+    from bookbuild import epubmarkup as mk
+
+    root = mk.parse_fragment(
+        '<section id="s"><p id="a">One two three four five six seven.</p>'
+        '<figure id="fig-x"><figcaption>A caption of the figure here</figcaption></figure>'
+        '<p id="b">Eight nine <span class="ix" id="m1">Mikhail Ivanovich Kalinin</span> ten eleven '
+        'twelve thirteen.</p><p id="c">Then <span class="ix" id="m2">Kalinin</span> spoke at '
+        'length to the congress.</p></section>')
+    mk.follow_print_figures(root, {"fig-x": 1})
+    assert [el.get("id") for el in root[0]] == ["a", "b", "fig-x", "c"]
+    pages = [mk.PageStart("1", "One two three four five six"),
+             mk.PageStart("2", "Ivanovich Kalinin ten eleven twelve"),
+             mk.PageStart("3", "A caption of the figure here"),
+             mk.PageStart("4", "Kalinin spoke at length to the")]
+    placed = mk.place_pagebreaks([("doc", root)], pages, {"a": 0, "m1": 0, "fig-x": 2, "m2": 3})
+    assert [p.label for p in placed] == ["1", "2", "3", "4"]
+    for marker in root.iter(mk.h("span")):
+        if marker.get(mk.EPUB_TYPE) == "pagebreak":
+            assert not any(mk.is_name(a) for a in marker.iterancestors()), marker.get("id")
+    by_label = {p.label: p for p in placed}
+    page2 = root.find(".//*[@id='page-2']")
+    assert page2.getprevious().get("id") == "m1" and "inside the name" in by_label["2"].reason
+    assert root.find(".//*[@id='page-4']").getnext().get("id") == "m2" and not by_label["4"].reason
+    page3 = root.find(".//*[@id='page-3']")
+    assert "fig-x" in [a.get("id") for a in page3.iterancestors()] and not by_label["3"].reason
+    assert page3.tail.startswith("A caption")

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import sys
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -116,13 +115,18 @@ def run(args: argparse.Namespace) -> int:
         book = transform(read_book(root))
     raw_map = read_bytes(page_map_path)
     page_map = parse_page_map(raw_map) if raw_map is not None else None
-    data = build(book, page_map, cache)
+    placed: list[mk.Placed] = []
+    data = build(book, page_map, cache, placed)
     out = Path(args.output) if args.output else book.repository / "build" / f"{book.config.slug}.epub"
     write_atomic(out, data)
     warnings = shown(book.warnings)
     for warning in warnings:
         print(warning, file=sys.stderr)
-    pages = f"page-list from {page_map_path}" if page_map else "no page map: no page-list"
+    pages = page_list_summary(page_map_path, placed) if page_map else "no page map: no page-list"
+    if not args.quiet:
+        for p in placed:
+            if p.reason:
+                print(f"epub: print page {p.label} is marked at a block's start: {p.reason}", file=sys.stderr)
     summary = f"{out} ({len(data) // 1024} KiB; {pages})"
     if not args.quiet:
         print(f"epub: wrote {summary}", file=sys.stderr)
@@ -132,6 +136,12 @@ def run(args: argparse.Namespace) -> int:
         from .validate import check
         return check(out, book.repository / "build")
     return 0
+
+
+def page_list_summary(path: Path, placed: list[mk.Placed]) -> str:
+    others = [p.label for p in placed if p.reason]
+    return (f"page-list from {path}: {len(placed)} pages, {len(placed) - len(others)} at their first words"
+            + (f", {len(others)} at a block's start ({', '.join(others)})" if others else ""))
 
 
 def inputs_key(root: Path, args: argparse.Namespace) -> str:
@@ -183,9 +193,12 @@ def mkdirs(path: Path) -> Path:
     return path
 
 
-def build(book: Book, page_map: dict | None, cache: Path | None = None) -> bytes:
+def build(book: Book, page_map: dict | None, cache: Path | None = None,
+          placed: list | None = None) -> bytes:
     """The EPUB's bytes; raises BuildError listing every problem. Compiled templates,
-    subset fonts and the generated cover are kept in `cache` when given.
+    subset fonts and the generated cover are kept in `cache` when given; `placed`, when
+    given, receives every page-break marker (mk.Placed: where it went, and why when it
+    is not at its print page's first words).
 
     Written with zipfile from our own XHTML, OPF and nav rather than EbookLib:
     EbookLib regenerates each document from its own template (dropping `<head>`
@@ -208,21 +221,21 @@ def build(book: Book, page_map: dict | None, cache: Path | None = None) -> bytes
         raise BuildError(problems.items)
     doc_of = link_across_files(docs)
     spine = front_docs(book, env, files, cache) + docs
-
-    index_doc = next((d for d in docs if d.role == "index"), None)
-    if index_doc is not None:
-        index_doc.root = render_index(book, env, doc_of, labels=None)
+    for doc in docs:
+        if doc.role == "index":
+            doc.root = render_index(book, env, doc_of, page_map)
+    nav = nav_doc(book, env, spine)
+    spine.insert(next(i for i, d in enumerate(spine) if d.name == "copyright") + 1, nav)
     pages: list[mk.Placed] = []
     if page_map:
+        # The ebook follows print's order where print set a figure after the text after it.
+        for doc in docs:
+            mk.follow_print_figures(doc.root, page_map.get("moved", {}))
         pages = mk.place_pagebreaks([(d.name, d.root) for d in spine], page_map["pages"],
-                                    page_map["anchors"])
-    if index_doc is not None:
-        labels = mk.pages_of([(d.name, d.root) for d in spine]) if pages else None
-        final = render_index(book, env, doc_of, labels)
-        carry_pagebreaks(index_doc.root, final)
-        index_doc.root = final
-    nav = nav_doc(book, env, spine, pages)
-    spine.insert(next(i for i, d in enumerate(spine) if d.name == "copyright") + 1, nav)
+                                    ebook_anchors(book, page_map["anchors"]))
+        add_page_list(nav, env, pages)
+    if placed is not None:
+        placed.extend(pages)
 
     files.update(write_docs(spine, env))
     files["EPUB/styles/epub.css"] = STYLESHEET.read_bytes()
@@ -232,6 +245,17 @@ def build(book: Book, page_map: dict | None, cache: Path | None = None) -> bytes
     files["META-INF/container.xml"] = CONTAINER.encode()
     files["EPUB/package.opf"] = package(book, env, spine, files, paged=bool(pages)).encode()
     return zip_epub(files)
+
+
+# Print's ids for what the ebook has under ids of its own: the title page, the contents
+# (the ebook's is the nav), the index's entries.
+PRINT_IDS = {"title-page": "titlepage", "contents": "toc"}
+
+
+def ebook_anchors(book: Book, anchors: dict[str, int]) -> dict[str, int]:
+    """The page map's anchor pages under the ebook's ids."""
+    entries = {f"index-{h.id}": f"ixe-{h.id}" for h in book.index}
+    return {PRINT_IDS.get(a, entries.get(a, a)): page for a, page in anchors.items()}
 
 
 CONTAINER = """<?xml version="1.0" encoding="UTF-8"?>
@@ -391,58 +415,59 @@ def link_across_files(docs: list[Doc]) -> dict[str, str]:
 # Index ---------------------------------------------------------------------
 
 def render_index(book: Book, env: Environment, doc_of: dict[str, str],
-                 labels: dict[str, str] | None) -> etree._Element:
-    """EPUB Indexes 1.0 markup. A locator links the mention (found in its document
-    through `doc_of`) and is labeled with its print page (one locator per page, to
-    its first mention there) or, without a page map, with a running number."""
+                 page_map: dict | None) -> etree._Element:
+    """EPUB Indexes 1.0 markup, in print's order. With a page map that holds the printed
+    index, every entry carries print's locators (pages, ranges and the biography's page in
+    italics), each linking the mention it names; with an older page map, one locator per
+    print page of the mentions; without one, running numbers and a link to the biography."""
+    from .printlayout import index_order, see_separator
+
+    printed = {e["id"]: e["locators"] for g in (page_map or {}).get("index", []) for e in g["entries"]}
+    headings = {h.id: h for h in book.index}
     by_heading: dict[str, list[str]] = {}
     for m in book.mentions:
         by_heading.setdefault(m.heading, []).append(m.anchor)
-    headings = {h.id: h for h in book.index}
-    people = {p.id: p for p in book.people}
-    groups: dict[str, dict] = {}
-    for h in sorted(book.index, key=lambda h: (fold(h.sort), h.id)):
-        locators = []
-        pages_seen = set()
-        for n, anchor in enumerate(by_heading.get(h.id, []), 1):
-            label = labels.get(anchor) if labels is not None else None
-            if label in pages_seen:
-                continue
-            pages_seen.add(label)
-            locators.append({"href": f"{doc_of[anchor]}.xhtml#{anchor}", "label": label or str(n)})
-        person = people.get(h.person)
-        entry = {
-            "anchor": f"ixe-{h.id}", "heading": h.heading, "locators": locators,
-            "biography": f"biographies.xhtml#{person.anchor}" if person else None,
-            "see": [{"href": f"#ixe-{x}", "label": headings[x].heading} for x in h.see],
-            "see_also": [{"href": f"#ixe-{x}", "label": headings[x].heading} for x in h.see_also],
-        }
-        key = fold(h.sort)
-        letter = key[:1].upper() if key[:1].isalpha() else "#"
-        group = groups.setdefault(letter, {"id": f"index-{letter.lower() if letter != '#' else 'other'}",
-                                           "letter": letter, "entries": []})
-        group["entries"].append(entry)
-    return render_fragment(env, "index.xhtml.j2", title=book.data_title("index"),
-                           groups=list(groups.values()))
+    groups = []
+    for letter, entries in index_order(book):
+        rendered = []
+        for h in entries:
+            if h.id in printed:
+                locs = [{"href": f"{doc_of[loc['anchor']]}.xhtml#{loc['anchor']}", "label": loc["text"],
+                         "bio": loc["bio"]} for loc in printed[h.id] if loc["anchor"] in doc_of]
+            else:
+                locs = own_locators(book, h, by_heading.get(h.id, []), doc_of, page_map)
+            rendered.append({
+                "anchor": f"ixe-{h.id}", "heading": h.heading, "locators": locs,
+                "see_sep": see_separator(h.heading, bool(locs)),
+                "see": [{"href": f"#ixe-{x}", "label": headings[x].heading} for x in h.see if x in headings],
+                "see_also": [{"href": f"#ixe-{x}", "label": headings[x].heading}
+                             for x in h.see_also if x in headings]})
+        key = letter.lower() if letter.isalpha() and letter.isascii() else "other"
+        groups.append({"id": f"index-{key}", "letter": letter, "entries": rendered})
+    italic = any(loc["bio"] and loc["label"] != "biography"
+                 for g in groups for e in g["entries"] for loc in e["locators"])
+    return render_fragment(env, "index.xhtml.j2", title=book.data_title("index"), groups=groups,
+                           italic_note=italic)
 
 
-def fold(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-
-
-def carry_pagebreaks(provisional: etree._Element, final: etree._Element) -> None:
-    """Page markers placed in the provisional index move to the same entries in the final one."""
-    ids = {el.get("id"): el for el in final.iter() if isinstance(el.tag, str) and el.get("id")}
-    for marker in [el for el in provisional.iter(mk.h("span")) if el.get(mk.EPUB_TYPE) == "pagebreak"]:
-        holder = marker.getparent()
-        while holder is not None and not holder.get("id"):
-            holder = holder.getparent()
-        target = ids.get(holder.get("id")) if holder is not None else None
-        clone = mk.pagebreak(marker.get("aria-label"), marker.get("id"))
-        if target is None or target is final:
-            mk.insert_before_element(final.find(mk.h("h1")), clone)
-        else:
-            mk.insert_before_element(target, clone)
+def own_locators(book: Book, heading, anchors: list[str], doc_of: dict[str, str],
+                 page_map: dict | None) -> list[dict]:
+    """Locators of a heading the page map's printed index does not hold: one per print page
+    (to its first mention there) or, without page labels, a running number; then the
+    biography."""
+    labels = page_map["labels"] if page_map else {}
+    locs, seen = [], set()
+    for n, anchor in enumerate(anchors, 1):
+        label = labels.get(anchor)
+        if label is not None and label in seen:
+            continue
+        seen.add(label)
+        locs.append({"href": f"{doc_of[anchor]}.xhtml#{anchor}", "label": label or str(n), "bio": False})
+    person = next((p for p in book.people if p.id == heading.person), None)
+    if person is not None:
+        locs.append({"href": f"biographies.xhtml#{person.anchor}",
+                     "label": labels.get(person.anchor, "biography"), "bio": True})
+    return locs
 
 
 # Front matter and data units ---------------------------------------------------
@@ -514,8 +539,9 @@ def data_doc(role: str, book: Book, env: Environment) -> Doc:
 
 # Navigation and package --------------------------------------------------------
 
-def nav_doc(book: Book, env: Environment, spine: list[Doc], pages: list[mk.Placed]) -> Doc:
-    """Contents (each unit, then its sections), landmarks, and the page list."""
+def nav_doc(book: Book, env: Environment, spine: list[Doc]) -> Doc:
+    """Contents (each unit, then its sections) and landmarks; the page list comes later
+    (add_page_list), once the print pages are marked, in the contents too."""
     toc = []
     for doc in spine:
         if not doc.in_toc:
@@ -535,11 +561,20 @@ def nav_doc(book: Book, env: Environment, spine: list[Doc], pages: list[mk.Place
         landmarks.append({"type": "bodymatter", "href": f"{start.name}.xhtml", "label": "Start of Content"})
     landmarks += [{"type": d.role, "href": f"{d.name}.xhtml", "label": d.title}
                   for d in spine if d.role in ("glossary", "index")]
-    page_list = [{"href": f"{p.doc}.xhtml#{p.id}", "label": p.label} for p in pages]
     root = mk.parse_fragment(env.get_template("nav.xhtml.j2").render(
-        toc=toc, landmarks=landmarks, pages=page_list))
+        toc=toc, landmarks=landmarks, pages=[]))
     return Doc("nav", "Contents", root, lang=book.config.language, in_toc=False,
                body_type="frontmatter")
+
+
+def add_page_list(nav: Doc, env: Environment, pages: list[mk.Placed]) -> None:
+    """The page-list nav, after the contents and landmarks."""
+    if not pages:
+        return
+    page_list = [{"href": f"{p.doc}.xhtml#{p.id}", "label": p.label} for p in pages]
+    rendered = mk.parse_fragment(env.get_template("nav.xhtml.j2").render(
+        toc=[], landmarks=[], pages=page_list))
+    nav.root.append(next(el for el in rendered if el.get(mk.EPUB_TYPE) == "page-list"))
 
 
 def write_docs(spine: list[Doc], env: Environment) -> dict[str, bytes]:
@@ -608,11 +643,16 @@ def package(book: Book, env: Environment, spine: list[Doc], files: dict[str, byt
 
 def parse_page_map(data: bytes) -> dict:
     """The page map the PDF build writes: `pages` (every print page in order, with its
-    `label` and first words as `text`, "" on a blank page) and `anchor_pages`
-    (id → index of the page it landed on)."""
+    `label` and first words as `text`, "" on a blank page), `anchors` (id → index of the
+    page it landed on) and `labels` (id → that page's label), `moved` (figures print set
+    after the blocks that followed them: id → how many) and `index` (the printed index)."""
     pages = json.loads(data)
-    return {"pages": [mk.PageStart(str(p["label"]), p.get("text")) for p in pages["pages"]],
-            "anchors": {k: int(v) for k, v in pages["anchor_pages"].items()}}
+    starts = [mk.PageStart(str(p["label"]), p.get("text")) for p in pages["pages"]]
+    anchors = {k: int(v) for k, v in pages["anchor_pages"].items()}
+    return {"pages": starts, "anchors": anchors,
+            "labels": {k: starts[v].label for k, v in anchors.items() if 0 <= v < len(starts)},
+            "moved": {k: int(v) for k, v in pages.get("figures_moved", {}).items()},
+            "index": pages.get("index", [])}
 
 
 # Locations in the sources ------------------------------------------------------

@@ -150,9 +150,13 @@ class PageStart:
 
 @dataclass
 class Placed:
+    """A page-break marker: its page, document and id; `reason` says why it is not at its
+    print page's first words (empty when it is, or when the page is blank)."""
+
     label: str
     doc: str
     id: str
+    reason: str = ""
 
 
 @dataclass
@@ -176,15 +180,17 @@ class Stream:
         self.nodes: list[TextNode] = []
         self.anchors: dict[str, tuple[int, str, etree._Element]] = {}
         self.plain: list[str] = []
+        # The word positions where blocks begin, in order.
+        self.blocks: list[int] = []
         pos = 0
         for name, root in docs:
             elements = [el for el in root.iter() if isinstance(el.tag, str)]
-            # Note references and navigation are not text of the page: everything inside them.
-            hidden = {sub for el in elements if el.get("role") == "doc-noteref" or el.tag == NAV
-                      for sub in el.iter()}
+            hidden = {sub for el in elements if not_page_text(el) for sub in el.iter()}
             for el in elements:
                 if el.get("id") and el.get("id") not in self.anchors:
                     self.anchors[el.get("id")] = (pos, name, el)
+                if el.tag in BLOCKS and el not in hidden:
+                    self.blocks.append(pos)
                 if el.text and el.text.strip() and el not in hidden:
                     self.nodes.append(TextNode(pos, name, el, False))
                     words = plain_words(el.text)
@@ -203,6 +209,13 @@ class Stream:
         return self.nodes[max(bisect.bisect_right(self.starts, word) - 1, 0)]
 
 
+def not_page_text(el: etree._Element) -> bool:
+    """Navigation other than the contents (the index's letters) and the frame of an absent
+    image are no text of a print page (print's own frame is left out of its first words too).
+    Note references are: print sets their numbers in the line."""
+    return (el.tag == NAV and el.get(EPUB_TYPE) != "toc") or "figure-placeholder" in (el.get("class") or "").split()
+
+
 
 def pagebreak(label: str, id_: str) -> etree._Element:
     return etree.Element(h("span"), {
@@ -210,46 +223,81 @@ def pagebreak(label: str, id_: str) -> etree._Element:
         "role": "doc-pagebreak", "aria-label": label})
 
 
-# Print hyphenates and the sources do not: soft hyphens, hyphens and U+2010 are left
-# out of words when they are compared.
-SOFT_HYPHENS = str.maketrans("", "", "\u00ad\u2010-")
-
-
 def plain_words(text: str) -> list[str]:
-    """The words of `text` as compared with print's (as many as `text.split()` gives)."""
-    words = text.split()
-    if "-" in text or "\u00ad" in text or "\u2010" in text:
-        return [w.translate(SOFT_HYPHENS) for w in words]
-    return words
+    """The words of `text` as compared with print's (as many as `text.split()` gives): letters
+    and digits only, lower case. Print hyphenates and the sources do not; markup splits
+    "Smirnov," into "Smirnov" and ","; the ebook's contents write "15." where print has "15"."""
+    return [re.sub(r"[\W_]+", "", w).lower() for w in text.split()]
 
 
 def find_words(stream: Stream, lo: int, hi: int, text: str) -> int | None:
-    """Where a page's first words occur between word positions `lo` and `hi`."""
-    wanted = plain_words(text)[:6]
+    """Where a page's first words occur between word positions `lo` and `hi`: all of the
+    first six or, where the ebook has a heading of more words ("Notes to …" for print's
+    "Notes"), at least three of them up to that heading, or its first word and the rest
+    after it."""
+    wanted = [w for w in plain_words(text) if w][:6]
     # One or two words ("Index") are found in too many places to mean anything.
     if len(wanted) < 3:
         return None
-    plain = stream.plain[lo:max(lo, hi + 2 * len(wanted))]
-    # Compared without spaces: markup splits "Smirnov," into "Smirnov" and ",".
-    rest = "".join(wanted[1:])
-    for i in range(len(plain)):
-        if lo + i > hi:
-            break
-        # A page may begin in the middle of a hyphenated word ("tion of the").
-        head = plain[i] == wanted[0] or (len(wanted[0]) > 2 and plain[i].endswith(wanted[0]))
-        if head and "".join(plain[i + 1:i + 1 + 2 * len(wanted)]).startswith(rest):
-            return lo + i
-        if "".join(plain[i:i + 2 * len(wanted)]).startswith(wanted[0] + rest) and wanted[0].startswith(plain[i]):
-            return lo + i
+    starts = [i for i in range(lo, min(hi, stream.words - 1) + 1) if stream.plain[i]
+              and (stream.plain[i] == wanted[0] or wanted[0].startswith(stream.plain[i])
+                   # A page may begin in the middle of a hyphenated word ("tion of the").
+                   or (len(wanted[0]) > 2 and stream.plain[i].endswith(wanted[0])))]
+    for i in starts:
+        if match_end(stream, i, wanted, whole=False) is not None:
+            return i
+    for i in starts:
+        for k in range(len(wanted) - 1, 2, -1):
+            end = match_end(stream, i, wanted[:k])
+            if end is not None and end < stream.words and opens_heading(stream, end):
+                return i
+        # Print's heading is the first word of the ebook's ("Notes", "Notes to …").
+        if opens_heading(stream, i) and stream.plain[i] == wanted[0] and \
+                match_end(stream, heading_end(stream, i), wanted[1:], whole=False) is not None:
+            return i
     return None
+
+
+def heading_end(stream: Stream, word: int) -> int:
+    """The position of the first word after the heading that begins at `word`."""
+    at = bisect.bisect_right(stream.starts, word) - 1
+    heading = enclosing(stream.nodes[at].el, HEADINGS)
+    while at < len(stream.nodes) and is_ancestor(heading, stream.nodes[at].el) and \
+            not (stream.nodes[at].is_tail and stream.nodes[at].el is heading):
+        at += 1
+    return stream.nodes[at].word if at < len(stream.nodes) else stream.words
+
+
+def match_end(stream: Stream, i: int, wanted: list[str], whole: bool = True) -> int | None:
+    """The position after `wanted` read from position `i` (letters compared across word
+    boundaries, since markup splits words; the first word may be the tail of the stream's,
+    and unless `whole`, the last one the head of a word hyphenated across pages)."""
+    first = stream.plain[i]
+    if first.endswith(wanted[0]) and first != wanted[0]:
+        goal, i = "".join(wanted[1:]), i + 1
+    else:
+        goal = "".join(wanted)
+    got = ""
+    while len(got) < len(goal) and i < stream.words:
+        got += stream.plain[i]
+        i += 1
+    return i if got == goal or (not whole and got.startswith(goal)) else None
+
+
+def opens_heading(stream: Stream, word: int) -> bool:
+    node = stream.node_at(word)
+    heading = enclosing(node.el, HEADINGS)
+    return node.word == word and not node.is_tail and heading is not None and node.el is first_text(heading)
 
 
 def _in_figure(el) -> bool:
     return any(e.tag.rsplit("}", 1)[-1] == "figure" for e in (el, *el.iterancestors()))
 
 
-def estimate_starts(stream: Stream, pages: list[PageStart], anchors: dict[str, int]) -> list[int]:
-    """The word where each page begins.
+def estimate_starts(stream: Stream, pages: list[PageStart],
+                    anchors: dict[str, int]) -> tuple[list[int], list[str]]:
+    """The word where each page begins, and how it was found: "words" (its first words),
+    "anchor" (its first anchor), "blank", or "estimated".
 
     Print tells which page every anchor landed on, and each page's first words.
     Those words, searched between the last anchor of an earlier page and the
@@ -271,6 +319,7 @@ def estimate_starts(stream: Stream, pages: list[PageStart], anchors: dict[str, i
         first_on.setdefault(page, (pos, anchor))
         last_on[page] = pos
     starts: list[float | None] = [None] * len(pages)
+    how = ["estimated"] * len(pages)
     # hi_from[i]: the first anchor on page i or later (anchors never lie past the end).
     hi_from = [stream.words] * (len(pages) + 1)
     for i in reversed(range(len(pages))):
@@ -282,11 +331,13 @@ def estimate_starts(stream: Stream, pages: list[PageStart], anchors: dict[str, i
         hi = hi_from[i]
         found = find_words(stream, lo, hi, page.text) if page.text else None
         if found is not None:
-            starts[i] = found
+            starts[i], how[i] = found, "words"
         elif i in first_on:
             pos, anchor = first_on[i]
             el = stream.anchors[anchor][2]
-            starts[i] = pos if el.tag in BLOCKS or not last_on or lo == 0 else (lo + pos + 1) / 2
+            block = el.tag in BLOCKS or not last_on or lo == 0
+            starts[i] = pos if block else (lo + pos + 1) / 2
+            how[i] = "anchor" if block else "estimated"
     blank = [i for i, page in enumerate(pages) if page.text == "" and starts[i] is None]
     blanks = set(blank)
     known = [i for i, s in enumerate(starts) if s is not None]
@@ -304,15 +355,30 @@ def estimate_starts(stream: Stream, pages: list[PageStart], anchors: dict[str, i
         lo_page = lower if lower is not None else -1
         hi_page = upper if upper is not None else len(pages)
         gap = hi_page - lo_page - 1
-        starts[i] = lo_word + (hi_word - lo_word) * (i - lo_page - 0.5) / (gap + 0.5)
+        # (Never past where the page after begins: a page of words the ebook lacks, such
+        # as print's series page, sits with the page after it.)
+        starts[i] = min(lo_word + (hi_word - lo_word) * (i - lo_page - 0.5) / (gap + 0.5), hi_word)
     for i in reversed(blank):
         starts[i] = starts[i + 1] if i + 1 < len(starts) else stream.words
+        how[i] = "blank"
     out = []
     previous = 0
     for s in starts:
         previous = max(previous, int(round(s)))
         out.append(previous)
-    return out
+    for i in range(len(out)):
+        if how[i] == "estimated":
+            out[i] = nearest_block(stream, out[i], out[i - 1] if i else 0,
+                                   out[i + 1] if i + 1 < len(out) else stream.words)
+    return out, how
+
+
+def nearest_block(stream: Stream, word: int, lo: int, hi: int) -> int:
+    """The block start between `lo` and `hi` nearest to `word` (`word` when there is none):
+    a page found neither by its words nor by a block of its own is marked between blocks."""
+    at = bisect.bisect_left(stream.blocks, word)
+    near = [b for b in stream.blocks[max(at - 1, 0):at + 1] if lo <= b <= hi]
+    return min(near, key=lambda b: abs(b - word)) if near else word
 
 
 def nondecreasing(points: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -360,13 +426,34 @@ def insert_before_element(target: etree._Element, marker: etree._Element) -> Non
         inner.addprevious(marker)
 
 
-def insert_at_word(node: TextNode, word: int, marker: etree._Element) -> None:
+def insert_at_word(node: TextNode, word: int, marker: etree._Element) -> str:
+    """The marker before `word` of the text node; before the inline elements that begin
+    there (a name, a link), but never inside a name: a page that begins within one is
+    marked after it, as the index counts a name on the page where it begins. Returns the
+    reason when the marker is not before `word`."""
     text = node.text
-    cut = len(text)
+    cut, first = len(text), False
     for k, m in enumerate(re.finditer(r"\S+", text)):
         if node.word + k == word:
-            cut = m.start()
+            cut, first = m.start(), k == 0
             break
+    hoist = None
+    if first and not node.is_tail:
+        el = node.el
+        while is_inline(el) and not in_toc_entry(el) and el.getparent() is not None:
+            hoist, parent = el, el.getparent()
+            if not is_inline(parent) or (parent.text or "").strip() or parent[0] is not el:
+                break
+            el = parent
+    holder = hoist.getparent() if hoist is not None else node.el.getparent() if node.is_tail else node.el
+    name = next((el for el in reversed([holder, *holder.iterancestors()]) if is_name(el)), None)
+    if name is not None:
+        marker.tail, name.tail = name.tail, None
+        name.addnext(marker)
+        return f"the page begins inside the name “{text_of(name)}”: marked after it"
+    if hoist is not None:
+        hoist.addprevious(marker)
+        return ""
     marker.tail = text[cut:]
     if node.is_tail:
         node.el.tail = text[:cut]
@@ -374,6 +461,57 @@ def insert_at_word(node: TextNode, word: int, marker: etree._Element) -> None:
     else:
         node.el.text = text[:cut]
         node.el.insert(0, marker)
+    return ""
+
+
+def is_inline(el: etree._Element) -> bool:
+    return el.tag not in BLOCKS | STRUCTURAL | {NAV, h("ol"), h("ul")}
+
+
+def is_name(el: etree._Element) -> bool:
+    """An index mention (`span.ix`): no page-break marker goes inside one."""
+    return el.tag == h("span") and "ix" in (el.get("class") or "").split()
+
+
+def in_toc_entry(el: etree._Element) -> bool:
+    """A link of the contents: a navigation list item must begin with it, so a marker
+    goes inside it."""
+    parent = el.getparent()
+    return el.tag == h("a") and parent is not None and parent.tag == h("li") and \
+        any(a.tag == NAV for a in parent.iterancestors())
+
+
+def follow_print_figures(root: etree._Element, moved: dict[str, int]) -> None:
+    """Each figure print set after the blocks that followed it (a figure too tall for the rest
+    of its page goes overleaf and text fills the gap: printpdf.defer_figures), with the
+    figures right after it, moves after as many blocks here, so that the ebook's reading
+    order is print's and every print page's text lies between its markers."""
+    if not moved:
+        return
+    for figure in [el for el in root.iter(h("figure")) if el.get("id") in moved]:
+        parent = figure.getparent()
+        siblings = [el for el in parent if isinstance(el.tag, str)]
+        at = siblings.index(figure)
+        end = at + 1
+        while end < len(siblings) and siblings[end].tag == h("figure"):
+            end += 1
+        group, after = siblings[at:end], siblings[end:end + moved[figure.get("id")]]
+        if not after:
+            continue
+        # The group's whitespace stays where it was; the blocks keep theirs.
+        for el in group:
+            el.tail = None
+        anchor = after[-1]
+        for el in reversed(group):
+            anchor.addnext(el)
+
+
+REASONS = {
+    "anchor": "its first words are not the ebook's (print's contents, or a heading of other words): "
+              "marked where the first block print set on it begins",
+    "estimated": "neither its first words nor a block of it are found in the ebook: marked at the "
+                 "start of the block nearest to where the pages around it put it",
+}
 
 
 def place_pagebreaks(docs: list[tuple[str, etree._Element]], pages: list[PageStart],
@@ -382,7 +520,7 @@ def place_pagebreaks(docs: list[tuple[str, etree._Element]], pages: list[PageSta
     stream = Stream(docs)
     if not stream.nodes or not pages:
         return []
-    starts = estimate_starts(stream, pages, anchors)
+    starts, how = estimate_starts(stream, pages, anchors)
     at_word: dict[int, list[etree._Element]] = {}
     for pos, _doc, el in stream.anchors.values():
         at_word.setdefault(pos, []).append(el)
@@ -410,6 +548,7 @@ def place_pagebreaks(docs: list[tuple[str, etree._Element]], pages: list[PageSta
                           and el.tag in BLOCKS | STRUCTURAL and is_ancestor(el, node.el)
                           and el.getparent() is not None), None)
             heading = enclosing(node.el, HEADINGS)
+            reason = ""
             if block is not None:
                 insert_before_element(block, first)
             elif heading is not None and starts_here and node.el is first_text(heading):
@@ -420,11 +559,12 @@ def place_pagebreaks(docs: list[tuple[str, etree._Element]], pages: list[PageSta
                 first.tail, heading.tail = heading.tail, None
                 heading.addnext(first)
             else:
-                insert_at_word(node, word, first)
+                reason = insert_at_word(node, word, first)
         for previous, marker in zip(markers, markers[1:]):
             marker.tail, previous.tail = previous.tail, None
             previous.addnext(marker)
-        placed += [Placed(pages[i].label, doc, ids[i]) for i in groups[word]]
+        placed += [Placed(pages[i].label, doc, ids[i], reason or REASONS.get(how[i], ""))
+                   for i in groups[word]]
     order = {pid: n for n, pid in enumerate(ids)}
     return sorted(placed, key=lambda p: order[p.id])
 
@@ -461,21 +601,6 @@ def is_ancestor(ancestor: etree._Element, el: etree._Element) -> bool:
             return True
         el = el.getparent()
     return False
-
-
-def pages_of(docs: list[tuple[str, etree._Element]]) -> dict[str, str]:
-    """For every id, the label of the last page-break marker before it in reading order."""
-    out: dict[str, str] = {}
-    label = None
-    for _name, root in docs:
-        for el in root.iter():
-            if not isinstance(el.tag, str):
-                continue
-            if el.get(EPUB_TYPE) == "pagebreak":
-                label = el.get("aria-label")
-            elif el.get("id") and label is not None:
-                out[el.get("id")] = label
-    return out
 
 
 # Tables for screens --------------------------------------------------------------------------

@@ -171,7 +171,8 @@ def check_fonts(data: bytes, problems: Problems, where: str) -> None:
 
 
 def write_page_map(book: Book, edition: Edition, pages, cache: Path) -> None:
-    """anchor id → page label and index, and every page's label, for the EPUB's page-list."""
+    """anchor id → page label and index, every page's label and first words, the figures
+    print set after text that followed them, and the printed index: for the EPUB."""
     by_page: dict[int, list[str]] = {}
     for anchor, index in pages.anchors.items():
         by_page.setdefault(index, []).append(anchor)
@@ -187,6 +188,11 @@ def write_page_map(book: Book, edition: Edition, pages, cache: Path) -> None:
         "pages": page_list,
         "anchors": {a: pages.labels[i] for a, i in pages.anchors.items()},
         "anchor_pages": dict(pages.anchors),
+        "figures_moved": dict(pages.moved),
+        # The index as printed, entry by entry: the EPUB's carries the same locators.
+        "index": [{"letter": letter, "entries": [{"id": e.id, "locators": e.locators, "see_sep": e.see_sep}
+                                                 for e in entries]}
+                  for letter, entries in pages.index],
     }
     text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
     write_atomic(cache / f"pagemap-{edition.name}.json", text)

@@ -290,24 +290,30 @@ def folio_labels(slots: list[Slot]) -> list[str]:
 
 @dataclass
 class PageMap:
-    """Every page's label and first words, and the page index of every anchor."""
+    """Every page's label and first words, the page index of every anchor, the figures set
+    after blocks that followed them (figure id → blocks moved ahead), and the index as
+    printed (once laid out): the EPUB follows all of it."""
 
     labels: list[str]
     anchors: dict[str, int]
     first_words: list[str]
+    moved: dict[str, int] = field(default_factory=dict)
+    index: list[tuple[str, list[IndexEntry]]] = field(default_factory=list)
 
 
 def page_map(slots: list[Slot], results: dict[str, PartPDF]) -> PageMap:
     labels = folio_labels(slots)
     anchors: dict[str, int] = {}
     words = [""] * len(labels)
+    moved: dict[str, int] = {}
     for slot in slots:
         result = results[slot.part.key]
+        moved.update(dict(result.moved))
         for i in range(result.pages):
             words[slot.first + i] = result.words[i]
             for name, _, _ in result.anchors[i]:
                 anchors.setdefault(name, slot.first + i)
-    return PageMap(labels, anchors, words)
+    return PageMap(labels, anchors, words, moved)
 
 
 def locators(pages: list[int], labels: list[str], anchors: list[str]) -> list[tuple[str, str]]:
@@ -367,8 +373,8 @@ def index_groups(book: Book, pages: PageMap) -> list[tuple[str, list[IndexEntry]
         by_heading.setdefault(mention.heading, []).append(mention.anchor)
     headings = {h.id: h for h in book.index}
     people = {p.id: p for p in book.people}
-    groups: dict[str, list[IndexEntry]] = {}
-    for h in sorted(book.index, key=lambda h: (h.sort or h.heading).casefold()):
+
+    def entry(h) -> IndexEntry:
         anchors = [a for a in by_heading.get(h.id, []) if a in pages.anchors]
         locs = [{"text": text, "anchor": anchor, "bio": False}
                 for text, anchor in locators([pages.anchors[a] for a in anchors], pages.labels, anchors)]
@@ -379,10 +385,22 @@ def index_groups(book: Book, pages: PageMap) -> list[tuple[str, list[IndexEntry]
             locs.append({"text": pages.labels[bio_page], "anchor": person.anchor, "bio": True})
         see = [headings[s].heading for s in h.see if s in headings]
         see_also = [headings[s].heading for s in h.see_also if s in headings]
-        sep = ". " if locs or not h.heading.endswith(".") else " "
-        letter = (h.sort or h.heading)[:1].upper()
-        groups.setdefault(letter, []).append(IndexEntry(h.id, h.heading, locs, see, see_also, sep))
+        return IndexEntry(h.id, h.heading, locs, see, see_also, see_separator(h.heading, bool(locs)))
+
+    return [(letter, [entry(h) for h in entries]) for letter, entries in index_order(book)]
+
+
+def index_order(book: Book) -> list[tuple[str, list]]:
+    """The index headings in print's order, grouped by initial (the EPUB's index follows)."""
+    groups: dict[str, list] = {}
+    for h in sorted(book.index, key=lambda h: (h.sort or h.heading).casefold()):
+        groups.setdefault((h.sort or h.heading)[:1].upper(), []).append(h)
     return list(groups.items())
+
+
+def see_separator(heading: str, located: bool) -> str:
+    """What comes before "See": a full stop, unless the bare heading ends with one."""
+    return ". " if located or not heading.endswith(".") else " "
 
 
 def furniture_html(env: Environment, book: Book, slots: list[Slot], labels: list[str],
@@ -469,7 +487,8 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
             note(f"contents, index and running heads from the page map (round {round_})")
             counts = {key: r.pages for key, r in results.items()}
             if index is not None:
-                index.context = {"groups": index_groups(book, page_map(place(parts, counts), results))}
+                groups = index_groups(book, page_map(place(parts, counts), results))
+                index.context = {"groups": groups}
                 pending_index = pool.submit([job(index)])
                 # The index opens on the recto after everything else, whatever its length.
                 counts[index.key] = 1
@@ -503,6 +522,8 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
     if index is not None and not pages_only:
         furniture.append(done["furniture-index"])
     pages = page_map(slots, results)
+    if index is not None:
+        pages.index = groups
     for mention in book.mentions:
         if mention.anchor not in pages.anchors:
             problems.warning("", 0, 0, "P003", f"index mention #{mention.anchor} is not in the layout")

@@ -23,7 +23,7 @@ STYLES = (PACKAGE_ROOT / "styles" / "base.css", PACKAGE_ROOT / "styles" / "print
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), FONTS_FOLDER)
 # Raised whenever lay_out or defer_figures change what a part's PDF holds; the checks a
 # cached part carries follow pdfcheck.py, whose text is part of the key.
-CACHE_VERSION = "part-4"
+CACHE_VERSION = "part-5"
 CHECKS = Path(__file__).resolve().parent / "pdfcheck.py"
 PX_TO_PT = 0.75
 # A figure too tall for the rest of its page goes overleaf whole; when that leaves this much
@@ -72,6 +72,8 @@ class PartPDF:
     # Seconds the layout took, and how many times figures were deferred (for progress lines).
     seconds: float = 0.0
     passes: int = 0
+    # Figures set after the blocks that followed them: (figure id, blocks moved ahead of it).
+    moved: list[tuple[str, int]] = field(default_factory=list)
 
 
 # --- one part, in whichever process runs it ----------------------------------------------
@@ -170,7 +172,7 @@ def lay_out(job: Job) -> PartPDF:
         with _Deferral() as deferral:
             document = HTML(string=job.html, base_url=job.repository.rstrip("/") + "/",
                             url_fetcher=fetcher).render(stylesheets=sheets, font_config=fonts)
-        result = PartPDF(job.key, b"", len(document.pages), passes=deferral.passes)
+        result = PartPDF(job.key, b"", len(document.pages), passes=deferral.passes, moved=deferral.moved)
         pages = len(document.pages)
         # The second half goes to a forked copy of this process to be written (see _write).
         half = pages // 2 if job.split and pages >= SPLIT_PAGES else pages
@@ -303,6 +305,7 @@ class _Deferral:
 
     def __init__(self):
         self.passes = 0
+        self.moved: list[tuple[str, int]] = []
 
     def __enter__(self) -> _Deferral:
         _install_hook()
@@ -346,12 +349,12 @@ def _paginate(original, deferral: _Deferral, context, root_box, html, previous: 
             made.append(page)
             if index >= len(previous) or page is not previous[index]:
                 after[index] = (list(context.reported_footnotes), dict(context.broken_out_of_flow))
-            if index >= 2 and moves < DEFER_LIMIT and defer_figures(root_box, made, index - 1):
+            if index >= 2 and moves < DEFER_LIMIT and defer_figures(root_box, made, index - 1, deferral.moved):
                 restart = index - 2
                 break
         else:
             last = len(made) - 1
-            if last >= 1 and moves < DEFER_LIMIT and defer_figures(root_box, made, last):
+            if last >= 1 and moves < DEFER_LIMIT and defer_figures(root_box, made, last, deferral.moved):
                 restart = last - 1
         if restart is None:
             # The entry after the last page was marked below if a page was made again:
@@ -372,10 +375,11 @@ def _paginate(original, deferral: _Deferral, context, root_box, html, previous: 
         generator = original(context, root_box, html, previous)
 
 
-def defer_figures(root_box, pages: list, boundary: int) -> bool:
+def defer_figures(root_box, pages: list, boundary: int, moved: list | None = None) -> bool:
     """When the page `boundary` opens with a figure that left a gap at the foot of the page
     before, moves the figure (with the figures right after it), in the box tree `root_box`,
-    after the blocks that fill the gap, as far as `pages` show them; True when it moved."""
+    after the blocks that fill the gap, as far as `pages` show them; True when it moved.
+    Each move goes into `moved` as (figure id, blocks moved ahead of it): the EPUB follows."""
     from .pdfcheck import HEADING_TAGS, flow_items
 
     stops = HEADING_TAGS | {"figure", "section", "header"}
@@ -410,6 +414,8 @@ def defer_figures(root_box, pages: list, boundary: int) -> bool:
         return False
     rest = [b for b in children if b not in group]
     at = rest.index(target) + 1
+    if moved is not None:
+        moved.append((figure.get("id") or "", at - children.index(group[0])))
     parent.children = tuple(rest[:at] + group + rest[at:])
     return True
 
@@ -438,15 +444,25 @@ def _figure_group(children: list, figure) -> list:
     return children[at:end]
 
 
+# Print's own words, which no other edition has: an absent photograph's frame, the contents'
+# folios. The first words of a page leave them out, so the EPUB finds where the page begins.
+PRINT_ONLY = {"art-absent", "folio"}
+
+
 def _first_words(page, count: int = 8) -> str:
     from weasyprint.formatting_structure import boxes
 
     words: list[str] = []
-    for box in page._page_box.children[0].descendants():
+    stack = [page._page_box.children[0]]
+    while stack and len(words) < count:
+        box = stack.pop()
+        element = box.element if box.element_tag and ":" not in box.element_tag else None
+        if element is not None and PRINT_ONLY & set((element.get("class") or "").split()):
+            continue
         if isinstance(box, boxes.TextBox):
             words.extend(box.text.split())
-            if len(words) >= count:
-                break
+        elif isinstance(box, boxes.ParentBox):
+            stack.extend(reversed(box.children))
     return " ".join(words[:count])
 
 
@@ -481,6 +497,7 @@ def _cached(cache: Path | None, key: str) -> PartPDF | None:
     data["bottoms"] = [[tuple(a) for a in page] for page in data.get("bottoms", [])]
     data["bookmarks"] = [tuple(b) for b in data["bookmarks"]]
     data["links"] = [(p, tuple(r), t) for p, r, t in data["links"]]
+    data["moved"] = [tuple(m) for m in data.get("moved", [])]
     return PartPDF(**data)
 
 

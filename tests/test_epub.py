@@ -420,3 +420,266 @@ def test_real_book_page_breaks_sit_where_print_pages_begin(tmp_path):
         assert letters(" ".join(words[1:4])) in following, (page["label"], " ".join(words[:6]))
         checked += 1
     assert checked > 400
+
+
+# Print pages and the index, against the print edition itself ------------------------------
+
+ART_FRAME = {"figure-placeholder"}
+
+
+def letters(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).lower()
+
+
+def reading_tokens(files: dict[str, bytes]) -> list[tuple[str, str, etree._Element]]:
+    """The ebook in reading order as ("m", label, marker) and ("w", word, element): without
+    absent-art frames and hidden navs, and with each chapter's notes heading read as print
+    sets it ("Notes"; the ebook names the chapter in it)."""
+    out: list[tuple[str, str, etree._Element]] = []
+
+    def walk(el: etree._Element) -> None:
+        if not isinstance(el.tag, str):
+            return
+        parent = el.getparent()
+        if el.get(EPUB_TYPE) == "pagebreak":
+            out.append(("m", el.get("aria-label"), el))
+        elif ART_FRAME & set((el.get("class") or "").split()) or el.get("hidden") is not None:
+            pass
+        elif el.tag == "{%s}h2" % NS["x"] and parent is not None and parent.get(EPUB_TYPE) == "endnotes":
+            out.append(("w", "Notes", el))
+        else:
+            out.extend(("w", w, el) for w in (el.text or "").split())
+            for child in el:
+                walk(child)
+        if parent is not None:
+            out.extend(("w", w, parent) for w in (el.tail or "").split())
+
+    for name in re.findall(r'idref="x-([^"]+)"', files["EPUB/package.opf"].decode()):
+        for child in xhtml(files, f"{name}.xhtml").find("x:body", NS):
+            walk(child)
+    return out
+
+
+def at_first_words(words_after: list[str], first_words: str) -> bool:
+    """Whether the ebook's words after a marker begin with print's first words of the page
+    (five of them; the first may be the tail of a word hyphenated across pages)."""
+    want = first_words.split()[:5]
+    if not want:
+        return False
+    got = letters(" ".join(words_after))
+    if got.startswith(letters(" ".join(want))):
+        return True
+    head = letters(words_after[0]) if words_after else ""
+    return bool(letters(want[0])) and head.endswith(letters(want[0])) and \
+        got[len(head):].startswith(letters(" ".join(want[1:])))
+
+
+def at_block_start(marker: etree._Element) -> bool:
+    """Right before a block, or no text between the start of the block (or the contents'
+    entry) holding the marker and the marker."""
+    from bookbuild.epubmarkup import BLOCKS, STRUCTURAL
+
+    after = marker.getnext()
+    if not (marker.tail or "").strip() and after is not None and after.tag in BLOCKS | STRUCTURAL:
+        return True  # right before a block
+    block = marker.getparent()
+    while block.tag not in BLOCKS | {"{%s}a" % NS["x"]}:
+        block = block.getparent()
+    before = []
+    for el in block.iter():
+        if el is marker:
+            break
+        if el.get(EPUB_TYPE) != "pagebreak":
+            before.append(el.text or "")
+        if el is not block and is_before(el, marker):
+            before.append(el.tail or "")
+    return not "".join(before).strip()
+
+
+def is_before(el: etree._Element, marker: etree._Element) -> bool:
+    """Whether `el` (not an ancestor of the marker) ends before the marker."""
+    return marker not in set(el.iter()) and el.getparent() is not None
+
+
+def check_page_markers(files: dict[str, bytes], page_map: dict, placed: list) -> tuple[int, list]:
+    """Every print page's marker: at the page's first words (counted), or, with a reason
+    recorded, at the start of a block; a blank page's marker right before the next page's.
+    Returns (markers at their first words, the others with their reasons)."""
+    tokens = reading_tokens(files)
+    where = {t[1]: i for i, t in enumerate(tokens) if t[0] == "m"}
+    reasons = {p.label: p.reason for p in placed}
+    labels = [p["label"] for p in page_map["pages"]]
+    assert list(where) == labels, "one marker per print page, in print's order"
+    exact, others = 0, []
+    for page in page_map["pages"]:
+        at = where[page["label"]]
+        if not page["text"]:
+            assert at + 1 == len(tokens) or tokens[at + 1][0] == "m", page["label"]
+            exact += 1
+            continue
+        words = [t[1] for t in tokens[at + 1:at + 120] if t[0] == "w"]
+        if at_first_words(words, page["text"]):
+            exact += 1
+            continue
+        marker = tokens[at][2]
+        assert reasons[page["label"]], (page["label"], page["text"], " ".join(words[:12]))
+        assert at_block_start(marker), (page["label"], reasons[page["label"]])
+        others.append((page["label"], reasons[page["label"]]))
+    return exact, others
+
+
+def no_marker_in_a_name(files: dict[str, bytes]) -> None:
+    for name in files:
+        if name.startswith("EPUB/text/"):
+            for marker in etree.fromstring(files[name]).iter("{*}span"):
+                if marker.get(EPUB_TYPE) == "pagebreak":
+                    assert not [a for a in marker.iterancestors()
+                                if "ix" in (a.get("class") or "").split()], (name, marker.get("id"))
+
+
+def printed_index(pdf: Path, first: int) -> list[tuple[str, str]]:
+    """The print index's locators as the PDF holds them, in print's order: (the anchor its
+    link leads to, its text), from page `first` (0-based) on. Each locator's page label is
+    checked against the page its link lands on."""
+    import pymupdf
+
+    out = []
+    with pymupdf.open(pdf) as doc:
+        for number in range(first, doc.page_count):
+            page = doc[number]
+            for link in page.get_links():
+                if not link.get("nameddest"):
+                    continue
+                text = page.get_textbox(link["from"]).strip().strip(",;. ")
+                assert text.split("–")[0] == doc[link["page"]].get_label(), (text, link["nameddest"])
+                out.append((link["nameddest"], text))
+    return out
+
+
+def ebook_index(files: dict[str, bytes]) -> dict[str, list[tuple[str, str]]]:
+    """Each index entry's locators in the ebook: (the anchor it links to, its text)."""
+    index = xhtml(files, "index.xhtml")
+    return {li.get("id"): [(a.get("href").partition("#")[2], a.text)
+                           for a in li.findall("x:a[@epub:type='index-locator']", NS)]
+            for li in index.iter("{%s}li" % NS["x"]) if li.get(EPUB_TYPE) == "index-entry"}
+
+
+def check_index_is_printed_one(files: dict[str, bytes], pdf: Path, page_map: dict) -> int:
+    """Entry by entry, the ebook's locators are the print index's (texts, order, targets).
+    Returns how many locators were compared."""
+    ebook = ebook_index(files)
+    entry_of = {anchor: entry for entry, locs in ebook.items() for anchor, _ in locs}
+    printed: dict[str, list[tuple[str, str]]] = {entry: [] for entry in ebook}
+    for anchor, text in printed_index(pdf, page_map["anchor_pages"]["index"]):
+        assert anchor in entry_of, f"print's locator {text} (#{anchor}) is not in the ebook's index"
+        printed[entry_of[anchor]].append((anchor, text))
+    for entry, locs in ebook.items():
+        assert locs == printed[entry], entry
+    return sum(len(locs) for locs in ebook.values())
+
+
+def test_index_locators_are_the_printed_ones(tmp_path):
+    """The mini-book through the PDF build, then the EPUB: its index carries the print
+    index's locators (ranges, the biography's page) linking the same mentions."""
+    from bookbuild import epub
+    from bookbuild.read import read_book
+    from bookbuild.transform import transform
+
+    repo = copy_book(tmp_path)
+    assert main(["-q", "pdf", "--book", str(repo / "book")]) == 0
+    raw = (repo / "build" / "cache" / "pagemap.json").read_bytes()
+    page_map = json.loads(raw)
+    placed: list = []
+    out = tmp_path / "book.epub"
+    out.write_bytes(epub.build(transform(read_book(repo / "book")), epub.parse_page_map(raw), None, placed))
+    files = read(out)
+    compared = check_index_is_printed_one(files, repo / "build" / "mini-book.pdf", page_map)
+    texts = [t for locs in ebook_index(files).values() for _, t in locs]
+    assert compared > 10 and any("–" in t for t in texts)
+    assert [a for li in xhtml(files, "index.xhtml").iter("{*}a") if "bio" in (li.get("class") or "")
+            for a in [li]], "the biography's page is a locator, set in italics"
+    no_marker_in_a_name(files)
+    exact, others = check_page_markers(files, page_map, placed)
+    assert exact >= len(page_map["pages"]) - len(others)
+
+
+@pytest.mark.integration
+def test_real_book_page_list_and_index_are_print_editions(capsys):
+    """The real book: every print page's marker stands at the page's first words as the PDF
+    has them, or at a block's start with the reason recorded; none inside a name; and the
+    index's locators are the printed index's, entry by entry."""
+    import pymupdf
+
+    from bookbuild import epub
+    from bookbuild.read import read_book
+    from bookbuild.transform import transform
+
+    if not (REAL_BOOK / "book.yaml").exists():
+        pytest.skip("book/ has not been imported yet (python build.py import)")
+    assert main(["-q", "pdf", "--book", str(REAL_BOOK)]) == 0
+    build_dir = REAL_BOOK.parent / "build"
+    raw = (build_dir / "cache" / "pagemap.json").read_bytes()
+    page_map = json.loads(raw)
+    book = transform(read_book(REAL_BOOK))
+    pdf = build_dir / f"{book.config.slug}.pdf"
+    # The page map's first words are the PDF's (less its running heads and absent-art frames).
+    with pymupdf.open(pdf) as doc:
+        assert doc.page_count == len(page_map["pages"])
+        for number, page in enumerate(page_map["pages"]):
+            assert doc[number].get_label() in ("", page["label"])
+            assert all_in(page["text"].split()[:6], letters(doc[number].get_text())), page["label"]
+    placed: list = []
+    files = read_bytes_as_files(epub.build(book, epub.parse_page_map(raw), None, placed))
+    no_marker_in_a_name(files)
+    exact, others = check_page_markers(files, page_map, placed)
+    compared = check_index_is_printed_one(files, pdf, page_map)
+    with capsys.disabled():
+        print(f"\npage markers: {exact} of {len(page_map['pages'])} at their print page's first words; "
+              f"{len(others)} at a block's start: {others}; index: {compared} locators as printed")
+    assert len(others) <= 5
+    assert compared > 1000
+
+
+def all_in(words: list[str], text: str) -> bool:
+    """Whether every word's letters occur in `text` (print's first words leave out the
+    contents' folios and absent-art frames, which the PDF's text has, and the PDF's text
+    order is not always the reading order: note numbers come first)."""
+    return all(letters(word) in text for word in words)
+
+
+def read_bytes_as_files(data: bytes) -> dict[str, bytes]:
+    import io
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def test_markers_stay_out_of_names_and_figures_follow_print():
+    """A page that begins with a name is marked before its span, one that begins inside a
+    name after it; a figure print moved after the next block moves in the ebook too."""
+    from bookbuild import epubmarkup as mk
+
+    root = mk.parse_fragment(
+        '<section id="s"><p id="a">One two three four five six seven.</p>'
+        '<figure id="fig-x"><figcaption>A caption of the figure here</figcaption></figure>'
+        '<p id="b">Eight nine <span class="ix" id="m1">Mikhail Ivanovich Kalinin</span> ten eleven '
+        'twelve thirteen.</p><p id="c">Then <span class="ix" id="m2">Kalinin</span> spoke at '
+        'length to the congress.</p></section>')
+    mk.follow_print_figures(root, {"fig-x": 1})
+    assert [el.get("id") for el in root[0]] == ["a", "b", "fig-x", "c"]
+    pages = [mk.PageStart("1", "One two three four five six"),
+             mk.PageStart("2", "Ivanovich Kalinin ten eleven twelve"),
+             mk.PageStart("3", "A caption of the figure here"),
+             mk.PageStart("4", "Kalinin spoke at length to the")]
+    placed = mk.place_pagebreaks([("doc", root)], pages, {"a": 0, "m1": 0, "fig-x": 2, "m2": 3})
+    assert [p.label for p in placed] == ["1", "2", "3", "4"]
+    for marker in root.iter(mk.h("span")):
+        if marker.get(mk.EPUB_TYPE) == "pagebreak":
+            assert not any(mk.is_name(a) for a in marker.iterancestors()), marker.get("id")
+    by_label = {p.label: p for p in placed}
+    page2 = root.find(".//*[@id='page-2']")
+    assert page2.getprevious().get("id") == "m1" and "inside the name" in by_label["2"].reason
+    assert root.find(".//*[@id='page-4']").getnext().get("id") == "m2" and not by_label["4"].reason
+    page3 = root.find(".//*[@id='page-3']")
+    assert "fig-x" in [a.get("id") for a in page3.iterancestors()] and not by_label["3"].reason
+    assert page3.tail.startswith("A caption")

@@ -171,3 +171,21 @@ def test_cover_ink_over_the_limit_is_refused(tmp_path, monkeypatch):
         total = printers.check_cover_ink(data, profile, problems, place, "cover")
         assert [p.code for p in problems] == verdict, total
         assert all("book.yaml" in p.path and "240 % IngramSpark allows" in p.message for p in problems)
+
+
+def test_a_standard_the_printer_refuses_and_a_small_barcode_area_are_named(tmp_path):
+    from bookbuild.read import read_book
+
+    book = read_book(mini_copy(tmp_path, "kdp"), tmp_path / "cache")
+    place = printers.Place(printers.Positions(book.root / "book.yaml"), "paperback")
+    profile = printers.load("kdp", Problems())
+    problems = Problems()
+    printers.check_standard(pdfx.VERSION, profile, problems, place)
+    assert problems.items == []
+    printers.check_standard("PDF/X-5g", profile, problems, place)
+    printers.check_barcode_area((1.5 * PT, 1.0 * PT), profile, problems, place, "cover")
+    printers.check_barcode_area((2.3 * PT, 1.25 * PT), profile, problems, place, "cover")
+    assert [p.code for p in problems] == ["K006", "K008"]
+    assert "PDF/X-5g is not among the standards Amazon KDP accepts" in problems.items[0].message
+    assert "barcode area 1.50 × 1.00 in, Amazon KDP asks 2 × 1.2 in" in problems.items[1].message
+    assert all(p.path.endswith("book.yaml") and p.line > 0 for p in problems)

@@ -50,7 +50,7 @@ SECTION_TYPES = {
 # EPUB's core media types; other images (TIFF, which print accepts) become PNG.
 IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
                ".gif": "image/gif", ".svg": "image/svg+xml", ".webp": "image/webp"}
-OTHER_TYPES = {".css": "text/css", ".otf": "font/otf"}
+OTHER_TYPES = {".css": "text/css", ".otf": "font/otf", ".ttf": "font/ttf"}
 COVER_NAMES = ("cover.jpg", "cover.jpeg", "cover.png")
 
 

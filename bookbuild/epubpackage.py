@@ -13,10 +13,18 @@ from pathlib import Path
 from .fsutil import write_atomic
 
 FONT_DIR = Path("/usr/share/fonts/opentype/ebgaramond")
-# EBGaramond12-Bold covers only 127 glyphs (no Cyrillic, no curly quotes), so
-# bold is left to the reading system rather than embedded.
-FONTS = {"EBGaramond-Regular.otf": "EBGaramond12-Regular.otf",
-         "EBGaramond-Italic.otf": "EBGaramond12-Italic.otf"}
+# Regular and italic from Debian; bold and bold italic made by bookbuild/fonts.py (Debian's
+# EB Garamond 12 Bold has no Cyrillic, em dash or curly quotes). Name in the EPUB → file.
+REGULAR_FACES = {"EBGaramond-Regular.otf": FONT_DIR / "EBGaramond12-Regular.otf",
+                 "EBGaramond-Italic.otf": FONT_DIR / "EBGaramond12-Italic.otf"}
+BOLD_FACES = {"EBGaramond-Bold.ttf": "bold", "EBGaramond-BoldItalic.ttf": "bold-italic"}
+
+
+def font_files() -> dict[str, Path]:
+    from .fonts import bold_faces
+
+    made = bold_faces()
+    return {**REGULAR_FACES, **{name: made[face] for name, face in BOLD_FACES.items()}}
 # Every entry gets this timestamp so that two builds of the same sources are
 # byte-identical; 1980-01-01 is the earliest date a zip can hold.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -44,20 +52,21 @@ def subset_fonts(text: str, cache: Path | None = None) -> dict[str, bytes]:
     import fontTools
 
     unicodes = sorted({ord(c) for c in set(text) if not c.isspace()} | {0x20, 0xA0})
-    sources = [(name, source, (FONT_DIR / source).stat().st_size, (FONT_DIR / source).stat().st_mtime_ns)
-               for name, source in FONTS.items()]
-    return cached(cache, (fontTools.version, unicodes, sources), list(FONTS), lambda: subset_faces(unicodes))
+    files = font_files()
+    sources = [(name, str(path), path.stat().st_size, path.stat().st_mtime_ns) for name, path in files.items()]
+    return cached(cache, (fontTools.version, unicodes, sources), list(files),
+                  lambda: subset_faces(files, unicodes))
 
 
-def subset_faces(unicodes: list[int]) -> dict[str, bytes]:
-    """Every face in FONTS subset, the first here and the others in a forked process:
-    fontTools takes a few tenths of a second a face, on one core."""
+def subset_faces(files: dict[str, Path], unicodes: list[int]) -> dict[str, bytes]:
+    """Every face subset, the first here and the others in a forked process: fontTools takes
+    a few tenths of a second a face, on one core."""
     from concurrent.futures import ProcessPoolExecutor
 
-    (first, source), *others = FONTS.items()
+    (first, source), *others = files.items()
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-        later = {name: pool.submit(subset_font, FONT_DIR / path, unicodes) for name, path in others}
-        out = {first: subset_font(FONT_DIR / source, unicodes)}
+        later = {name: pool.submit(subset_font, path, unicodes) for name, path in others}
+        out = {first: subset_font(source, unicodes)}
         out.update({name: future.result() for name, future in later.items()})
     return out
 

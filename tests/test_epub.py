@@ -1,6 +1,7 @@
 """The EPUB edition of the mini-book: validators, notes, index, page list, reproducibility, bad input."""
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -321,11 +322,21 @@ def test_absent_art_is_a_marked_frame_and_present_art_is_packed(plain):
     assert all(not name.startswith("EPUB/images/molotov") for name in files)
 
 
-def test_fonts_are_subset_and_embedded(plain):
+def test_fonts_are_subset_and_embedded_with_a_true_bold(plain):
+    from fontTools.ttLib import TTFont
+
     files = read(plain)
     fonts = {n: d for n, d in files.items() if n.startswith("EPUB/fonts/")}
-    assert set(fonts) == {"EPUB/fonts/EBGaramond-Regular.otf", "EPUB/fonts/EBGaramond-Italic.otf"}
-    assert all(len(d) < 100_000 for d in fonts.values())
+    assert set(fonts) == {"EPUB/fonts/EBGaramond-Regular.otf", "EPUB/fonts/EBGaramond-Italic.otf",
+                          "EPUB/fonts/EBGaramond-Bold.ttf", "EPUB/fonts/EBGaramond-BoldItalic.ttf"}
+    assert all(len(d) < 160_000 for d in fonts.values())
+    bold = TTFont(io.BytesIO(fonts["EPUB/fonts/EBGaramond-Bold.ttf"]))
+    assert bold["OS/2"].usWeightClass == 700
+    # Every character the book sets is in the bold too: Cyrillic, dashes and quotes included.
+    regular = set(TTFont(io.BytesIO(fonts["EPUB/fonts/EBGaramond-Regular.otf"])).getBestCmap())
+    assert regular - set(bold.getBestCmap()) <= {0xA0}
+    css = files["EPUB/styles/epub.css"].decode()
+    assert 'font-weight: bold;\n  src: url("../fonts/EBGaramond-Bold.ttf")' in css
 
 
 def test_two_builds_are_byte_identical_and_zipped_as_ocf(repo, plain, tmp_path):

@@ -120,8 +120,11 @@ def check(epub: Path, out_dir: Path, ace: bool = True, stream=sys.stderr) -> int
     if not epub.is_file():
         print(f"check: no such file {epub}", file=stream)
         return 1
+    from .readingcheck import run_reading_check
+
     failed = 0
     runners = [("epubcheck", run_epubcheck)] + ([("ace", run_ace)] if ace else [])
+    runners.append(("proof/reading", run_reading_check))
     for name, runner in runners:
         try:
             report = runner(epub, out_dir / name)

@@ -373,7 +373,7 @@ def build_onix(book: Book, built: Built, description: str, moment: datetime, pro
 
 
 def run_validators(epub: Path, label: str, reports: Path, problems: Problems) -> list[str]:
-    """EPUBCheck and Ace side by side (each is a process of its own); a line each for the record."""
+    """Every EPUBCheck version and Ace side by side (each a process of its own); a line each for the record."""
     from .. import validate
 
     runners = validate.runners()

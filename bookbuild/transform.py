@@ -241,7 +241,27 @@ def _link_first(root: etree._Element, pattern: re.Pattern, target: str) -> bool:
     return False
 
 
-TRANSFORMS: tuple[Callable[..., Book], ...] = (mark_index_mentions, keep_initials_together, link_see_also)
+def separate_adjacent_noterefs(book: Book, only: set[str] | None = None) -> Book:
+    """A superscript comma between two note references that touch ("[^7][^8]"), which
+    would otherwise read as one number ("⁷⁸", note 78) in every edition."""
+    for unit in book.units:
+        if "footnote-ref" not in unit.html or only is not None and unit.id not in only:
+            continue
+        root = parse_fragment(unit.html)
+        refs = [a for a in root.iter("a") if "footnote-ref" in _classes(a)]
+        touching = [a for a in refs if not a.tail and a.getnext() is not None
+                    and "footnote-ref" in _classes(a.getnext())]
+        for a in touching:
+            comma = etree.Element("sup", {"class": "noteref-sep"})
+            comma.text = ","
+            a.addnext(comma)
+        if touching:
+            unit.html = "".join(to_xhtml(c) + "\n" for c in root)
+    return book
+
+
+TRANSFORMS: tuple[Callable[..., Book], ...] = (mark_index_mentions, keep_initials_together, link_see_also,
+                                               separate_adjacent_noterefs)
 
 
 def transform(book: Book, only: set[str] | None = None) -> Book:

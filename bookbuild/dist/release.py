@@ -472,12 +472,13 @@ def check_completeness(book: Book, outputs: list[Output], problems: Problems, sa
 
 
 def run_validators(epub: Path, label: str, reports: Path, problems: Problems) -> list[str]:
-    """EPUBCheck and Ace side by side (each is a process of its own); a line each for the record."""
+    """Every EPUBCheck version and Ace side by side (each a process of its own); a line each for the record."""
     from .. import validate
 
-    runners = {"EPUBCheck": validate.run_epubcheck, "Ace": validate.run_ace}
+    runners = validate.runners()
     with ThreadPoolExecutor(len(runners)) as pool:
-        futures = {name: pool.submit(run, epub, reports / name.lower()) for name, run in runners.items()}
+        futures = {name: pool.submit(run, epub, reports / name.lower().replace(" ", "-"))
+                   for name, run in runners.items()}
     done = []
     for name, future in futures.items():
         try:

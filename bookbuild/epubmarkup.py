@@ -189,6 +189,20 @@ class TextNode:
         return (self.el.tail if self.is_tail else self.el.text) or ""
 
 
+def _text_order(root: etree._Element):
+    """(element, False) for an element's start and own text, (element, True) for its tail,
+    in document order: a tail comes after everything inside its element."""
+    stack = [(root, False)]
+    while stack:
+        el, is_tail = stack.pop()
+        if not isinstance(el.tag, str):
+            continue
+        yield el, is_tail
+        if not is_tail:
+            stack.append((el, True))
+            stack.extend((child, False) for child in reversed(el))
+
+
 class Stream:
     """The reading order as words: every text node with its running word position,
     every id with the position of the first word after it, and every word normalised
@@ -204,20 +218,17 @@ class Stream:
         for name, root in docs:
             elements = [el for el in root.iter() if isinstance(el.tag, str)]
             hidden = {sub for el in elements if not_page_text(el) for sub in el.iter()}
-            for el in elements:
-                if el.get("id") and el.get("id") not in self.anchors:
-                    self.anchors[el.get("id")] = (pos, name, el)
-                if el.tag in BLOCKS and el not in hidden:
-                    self.blocks.append(pos)
-                if el.text and el.text.strip() and el not in hidden:
-                    self.nodes.append(TextNode(pos, name, el, False))
-                    words = plain_words(el.text)
-                    self.plain += words
-                    pos += len(words)
-                parent = el.getparent()
-                if el.tail and el.tail.strip() and parent is not None and parent not in hidden:
-                    self.nodes.append(TextNode(pos, name, el, True))
-                    words = plain_words(el.tail)
+            for el, is_tail in _text_order(root):
+                if not is_tail:
+                    if el.get("id") and el.get("id") not in self.anchors:
+                        self.anchors[el.get("id")] = (pos, name, el)
+                    if el.tag in BLOCKS and el not in hidden:
+                        self.blocks.append(pos)
+                text = el.tail if is_tail else el.text
+                owner = el.getparent() if is_tail else el
+                if text and text.strip() and owner is not None and owner not in hidden:
+                    self.nodes.append(TextNode(pos, name, el, is_tail))
+                    words = plain_words(text)
                     self.plain += words
                     pos += len(words)
         self.words = pos

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .config import display_path
 from .errors import BuildError, Problem, Problems, shown
-from .fsutil import write_atomic
+from .fsutil import sweep_leftovers, write_atomic
 from .model import Book, Edition
 
 FONT_FAMILY = "EB Garamond 12"
@@ -36,6 +36,7 @@ def run(args) -> int:
     root = Path(args.book).resolve()
     out_dir = Path(args.out) if args.out else root.parent / "build"
     cache = Path(args.cache) if args.cache else root.parent / "build" / "cache"
+    sweep_leftovers(out_dir, cache)
     last = LastBuild(args, root, out_dir, cache)
     if last.replayed():
         return 0

@@ -637,7 +637,7 @@ def make_release(book: Book, out_root: Path, cache: Path, force: bool = False, s
 
     work = cache.parent
     work.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".dist-{source.version}-", dir=work))
+    staging = Path(tempfile.mkdtemp(prefix=f".dist-{source.version}-{os.getpid()}-", dir=work))
     try:
         epubs = [o for o in outputs if o.kind == "epub"]
         if validators:

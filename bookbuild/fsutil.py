@@ -1,6 +1,8 @@
 """Atomic writes: a failed or interrupted build never replaces a good file."""
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import re
 import shutil
@@ -110,3 +112,27 @@ def _alive(pid: int) -> bool:
     except OSError:
         return True
     return True
+
+
+def exchange(a: Path, b: Path) -> None:
+    """Swap two paths on one file system in one step (Linux renameat2 RENAME_EXCHANGE), so
+    that neither name is ever missing; OSError where the system or file system cannot."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "renameat2"):
+        raise OSError(errno.ENOSYS, "renameat2 is not available", str(a))
+    at_fdcwd, rename_exchange = -100, 2
+    if libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange):
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), str(a))
+
+
+def tree_digest(folder: Path, skip: tuple[str, ...] = ()) -> str:
+    """SHA-256 over every file under `folder` (names and contents), leaving out folders named in `skip`."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()
+                       and not set(p.relative_to(folder).parts[:-1]) & set(skip)):
+        digest.update(path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()

@@ -18,7 +18,7 @@ from lxml import html as lxml_html
 from . import cachefile
 from .config import Loader, display_path, load_config, load_data
 from .errors import BuildError, Problems
-from .fsutil import NotUTF8, read_utf8
+from .fsutil import NotUTF8, read_utf8, tree_digest
 from .model import (DATA_ROLES, Book, CongressDate, CongressGroup, Figure, IndexHeading, Note,
                     Person, Term, Unit)
 
@@ -53,12 +53,13 @@ def read_book(root: Path, cache_dir: Path | None = None) -> Book:
     """
     root = Path(root).resolve()
     cache = Path(cache_dir) if cache_dir else root.parent / "build" / "cache"
+    sources_key = tree_digest(root, skip=("received",))
     problems = Problems()
     config = load_config(root / "book.yaml", problems)
     if config is None:
         raise BuildError(problems.items)
     sources = _read_sources(root, config, problems)
-    book = Book(root=root, config=config, units=[], cache=cache / "read")
+    book = Book(root=root, config=config, units=[], cache=cache / "read", sources_key=sources_key)
     # The data files are read, and their Markdown converted, while Pandoc converts the
     # units: both spend most of their time waiting for Pandoc. Problems end up sorted,
     # and each file's come from one thread, so their order does not depend on timing.

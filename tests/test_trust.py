@@ -187,3 +187,57 @@ def test_two_epubchecks_at_once_each_read_their_own_report(copy, tmp_path):
     assert errors == [] and len(results) == 2
     assert results[0].counts == results[1].counts
     assert [p.name for p in (tmp_path / "reports").iterdir()] == ["epubcheck.json"]
+
+
+def _release(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True)
+    for n in range(200):
+        (folder / f"file-{n:03}.txt").write_text(text)
+    return folder
+
+
+def test_a_killed_dist_force_always_leaves_a_whole_release(tmp_path):
+    """`move_into_place` killed at 40 moments: dist/1.0.0 is always there and whole, old or new."""
+    target = tmp_path / "dist" / "1.0.0"
+    _release(target, "old")
+    script = ("import sys; from pathlib import Path; from bookbuild.dist.release import move_into_place\n"
+              "move_into_place(Path(sys.argv[1]), Path(sys.argv[2]), True)\n")
+    for attempt in range(40):
+        staging = _release(tmp_path / f"build/.dist-1.0.0-{attempt}", f"new {attempt}")
+        proc = subprocess.Popen([sys.executable, "-c", script, str(staging), str(target)], cwd=REPOSITORY)
+        time.sleep(0.004 * attempt)
+        proc.kill()
+        proc.wait()
+        texts = {p.read_text() for p in target.iterdir()}
+        assert len(list(target.iterdir())) == 200 and len(texts) == 1, attempt
+    assert not list(target.parent.glob(".*replaced*"))
+
+
+def test_a_release_set_aside_by_a_killed_run_is_put_back(tmp_path):
+    from bookbuild.dist.release import recover_replaced
+
+    target = tmp_path / "1.0.0"
+    _release(tmp_path / ".1.0.0.replaced-12345", "old")
+    recover_replaced(target)
+    assert {p.read_text() for p in target.iterdir()} == {"old"}
+    assert [p.name for p in tmp_path.iterdir()] == ["1.0.0"]
+
+
+def test_an_edit_during_layout_makes_the_next_build_redo_the_page_map(copy):
+    """The page map is keyed by the sources as they were read, not as they are when it is written."""
+    from bookbuild.pdf import page_map_current
+
+    chapter = copy / "book" / "text" / "03-the-turn.md"
+    proc = subprocess.Popen([sys.executable, str(REPOSITORY / "build.py"), "pdf", "--book", "book"], cwd=copy,
+                            stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        if line.startswith("pdf: read "):
+            chapter.write_text(chapter.read_text(encoding="utf-8") + "\nA paragraph added during layout.\n",
+                               encoding="utf-8")
+            break
+    proc.stderr.read()
+    assert proc.wait() == 0
+    assert not page_map_current(copy / "book", copy / "build" / "cache")
+    epub = said(build(copy, "epub", "--book", "book"))
+    assert "laying out the paperback edition for its page numbers" in epub
+    assert page_map_current(copy / "book", copy / "build" / "cache")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from . import safeyaml
 from .errors import BuildError, Problems
 from .importer.blocks import split_blocks
 from .importer.segment import segment
@@ -49,9 +50,11 @@ def _yaml_strings(data) -> list[str]:
 
 def _load_yaml(path: Path, problems: Problems):
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        problems.error(str(path), 0, 0, "S008", f"cannot read: {exc}")
+        return safeyaml.load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        problems.error(str(path), line, col, "S008", f"cannot read: {getattr(exc, 'problem', None) or exc}")
         return None
 
 
@@ -149,7 +152,7 @@ def _corrected_lines(root: Path) -> set[int]:
     path = root / "received" / "corrections.yaml"
     if not path.exists():
         return set()
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    data = safeyaml.load(path.read_text(encoding="utf-8")) or []
     return {int(c["line"]) for c in data}
 
 

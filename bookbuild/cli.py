@@ -5,8 +5,11 @@ import argparse
 import importlib
 import sys
 import time
+from pathlib import Path
 
 from .errors import BuildError, shown
+
+PROJECT = Path(__file__).resolve().parent.parent
 
 # Each command lives in its own module with `add_arguments(parser)` and
 # `run(args) -> int`; imported lazily so that `build.py lint` does not pay for
@@ -37,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             modules[name] = importlib.import_module(module_name)
             modules[name].add_arguments(sp)
     args = parser.parse_args(argv)
+    _project_book(args)
     started = time.monotonic()
     try:
         code = modules[args.command].run(args)
@@ -47,12 +51,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.command}: failed with {errors} error(s); nothing was written",
               file=sys.stderr)
         return 1
+    except OSError as exc:
+        # A read-only checkout, a full disk, a folder we may not write: one line naming the file.
+        where = exc.filename or "build"
+        print(f"{where}: error B002: cannot write or read: {exc.strerror or exc}", file=sys.stderr)
+        print(f"{args.command}: failed; previous outputs left in place", file=sys.stderr)
+        return 1
+    except RecursionError:
+        print(f"book: error B003: the sources nest deeper than the pipeline can follow "
+              f"(lists or quotations inside each other; see R012)", file=sys.stderr)
+        print(f"{args.command}: failed; previous outputs left in place", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{args.command}: interrupted; previous outputs left in place", file=sys.stderr)
         return 130
     if not args.quiet:
         print(f"{args.command}: done in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return code
+
+
+def _project_book(args: argparse.Namespace) -> None:
+    """`--book` left at its default means this project's book/ when the current folder has
+    none, so that `python /path/to/build.py lint` run elsewhere checks the book, not nothing."""
+    if str(getattr(args, "book", "")) == "book" and not Path("book").is_dir():
+        args.book = type(args.book)(PROJECT / "book")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import yaml
 
+from . import safeyaml
+from .fsutil import NotUTF8, read_utf8
+
 from .errors import Problems
 from .model import DATA_ROLES, ROLES, TEXT_ROLES, Case, Config, ContentsEntry, Edition
 
@@ -63,7 +66,7 @@ class Loader:
 
     def compose(self, text: str) -> yaml.Node | None:
         try:
-            return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            return safeyaml.compose(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -198,8 +201,8 @@ class Positions:
         self.label = display_path(path)
         self.marks: dict[str, tuple[int, int]] = {}
         try:
-            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-        except (OSError, yaml.YAMLError):
+            root = safeyaml.compose(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
             root = None
         if root is not None:
             self._walk(root, "")
@@ -349,8 +352,11 @@ def load_config(path: Path, problems: Problems) -> Config | None:
     """`book.yaml` as a Config; None when it has errors (they are in `problems`)."""
     loader = Loader(path, problems)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_utf8(path)
+    except NotUTF8 as exc:
+        problems.error(loader.path, exc.line, exc.col, "C001", str(exc))
+        return None
+    except OSError as exc:
         problems.error(loader.path, 0, 0, "C001", f"cannot read book.yaml: {exc}")
         return None
     root = loader.compose(text)
@@ -425,8 +431,11 @@ def load_data(path: Path, problems: Problems) -> tuple[Loader, yaml.Node | None]
     """A data file's node tree (for `Loader.value`), or None after recording why not."""
     loader = Loader(path, problems, DATA_CODES)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_utf8(path)
+    except NotUTF8 as exc:
+        problems.error(loader.path, exc.line, exc.col, "R006", str(exc))
+        return loader, None
+    except OSError as exc:
         problems.error(loader.path, 0, 0, "R006", f"cannot read {path.name}: {exc}")
         return loader, None
     return loader, loader.compose(text)

@@ -20,7 +20,7 @@ from . import epubmarkup as mk
 from .epubpackage import FONT_DIR, iso_modified, sources_modified, subset_fonts, text_cover, zip_epub
 from .config import display_path
 from .errors import BuildError, Problems, shown
-from .fsutil import write_atomic
+from .fsutil import sweep_leftovers, write_atomic
 from .model import FRONT_ROLES, Book, Unit
 from .outputcache import Inputs, Stamp
 
@@ -87,6 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     root = Path(args.book).resolve()
     cache = root.parent / "build" / "cache"
+    sweep_leftovers(cache.parent, cache)
     stamp = Stamp(cache, "epub")
     sources = inputs_key(root, args)
     # The page map is whichever file this build would read; checked before the book

@@ -10,7 +10,7 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .fsutil import write_atomic
+from . import cachefile
 
 FONT_DIR = Path("/usr/share/fonts/opentype/ebgaramond")
 # Regular and italic from Debian; bold and bold italic made by bookbuild/fonts.py (Debian's
@@ -77,16 +77,15 @@ def cached(cache: Path | None, key: object, names: list[str], make) -> dict[str,
     if cache is None:
         return make()
     digest = hashlib.sha256(repr((Path(__file__).read_bytes(), key)).encode()).hexdigest()[:32]
-    try:
-        return {name: (cache / f"{digest}-{name}").read_bytes() for name in names}
-    except OSError:
-        pass
+    found = {name: cachefile.load(cache / f"{digest}-{name}") for name in names}
+    if all(data is not None for data in found.values()):
+        return found
     out = make()
     for stale in cache.iterdir() if cache.is_dir() else []:
         if re.fullmatch(r"[0-9a-f]{32}-.+", stale.name):
             stale.unlink(missing_ok=True)
     for name, data in out.items():
-        write_atomic(cache / f"{digest}-{name}", data)
+        cachefile.store(cache / f"{digest}-{name}", data)
     return out
 
 

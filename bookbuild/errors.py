@@ -2,7 +2,8 @@
 
 Codes are a letter and three digits, grouped by stage (I: import, S: sources
 check, C: configuration, N: notes, F: figures, X: index, P: print, E: epub,
-L: lint, Q: proof, D: dist). A code is never reused: retire it by leaving it in RETIRED.
+L: lint, Q: proof, D: dist, K: printers, B: the build's own files). A code is
+never reused: retire it by leaving it in RETIRED.
 """
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ CODES: dict[str, str] = {
     "R009": "index mark refers to an unknown index heading",
     "R010": "Pandoc warning about a source",
     "R011": "glossary see-also names no glossary headword",
+    "R013": "source file starts with a byte-order mark",
+    "R012": "lists or quotations nested too deep",
     # notes
     "N001": "note defined twice",
     "N002": "note defined but never referenced",
@@ -103,6 +106,8 @@ CODES: dict[str, str] = {
     "L024": "lint-ignore entry matches nothing",
     "L025": "spelling dictionary not installed",
     "L026": "data file is not valid YAML (not linted)",
+    "L027": "source file is not UTF-8 text (not linted)",
+    "L028": "the book folder holds no book (no book.yaml, no text/): nothing to lint",
     # proof (bookbuild/proof/)
     "Q001": "no such chapter or unit for a one-chapter proof",
     "Q002": "git cannot compare the book with the given revision",
@@ -136,6 +141,10 @@ CODES: dict[str, str] = {
     "V001": "text of book/ not found in an edition",
     "V002": "print and EPUB order the glossary or the biographies differently",
     "V003": "an edition cannot be read for the completeness check",
+    # the build's own files (caches, outputs) under build/ and dist/
+    "B001": "cache entry damaged (its content does not match its hash); discarded and made again",
+    "B002": "a file cannot be written or read (read-only folder, disk full, no permission)",
+    "B003": "sources nest deeper than the pipeline can follow",
 }
 RETIRED: set[str] = set()
 

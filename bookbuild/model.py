@@ -362,6 +362,9 @@ class Book:
         "cover_credits, …) as inline HTML"))
     cache: Path | None = field(default=None, metadata=meta(
         "the folder the read stage kept Pandoc's output in, for the stages after it"))
+    sources_key: str = field(default="", metadata=meta(
+        "digest of every file of the book folder as it was before reading began (fsutil.tree_digest): "
+        "what the page map is keyed by, so that an edit made during a build only redoes the next one"))
 
     @property
     def repository(self) -> Path:

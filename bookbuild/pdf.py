@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .config import display_path
 from .errors import BuildError, Problem, Problems, shown
-from .fsutil import write_atomic
+from .fsutil import sweep_leftovers, tree_digest, write_atomic
 from .model import Book, Edition
 
 FONT_FAMILY = "EB Garamond 12"
@@ -36,6 +36,7 @@ def run(args) -> int:
     root = Path(args.book).resolve()
     out_dir = Path(args.out) if args.out else root.parent / "build"
     cache = Path(args.cache) if args.cache else root.parent / "build" / "cache"
+    sweep_leftovers(out_dir, cache)
     last = LastBuild(args, root, out_dir, cache)
     if last.replayed():
         return 0
@@ -203,17 +204,17 @@ def write_page_map(book: Book, edition: Edition, pages, cache: Path) -> None:
 def layout_key(book: Book) -> str:
     """Changes whenever anything that can move a print page changes: sources, styles,
     print templates and the print code."""
-    return layout_key_of(book.root)
+    return layout_key_of(book.root, book.sources_key or None)
 
 
-def layout_key_of(root: Path) -> str:
-    """`layout_key` of the book folder `root`, before the book is read."""
+def layout_key_of(root: Path, sources_key: str | None = None) -> str:
+    """`layout_key` of the book folder `root`; its sources as given by `sources_key` (taken
+    when reading began), else as they are now."""
     here = Path(__file__).parent
     repo = root.parent
-    paths = [p for p in root.rglob("*") if p.is_file() and "received" not in p.relative_to(root).parts]
-    paths += [repo / "styles" / "base.css", repo / "styles" / "print.css"] + list((repo / "templates" / "print").rglob("*.*"))
+    paths = [repo / "styles" / "base.css", repo / "styles" / "print.css"] + list((repo / "templates" / "print").rglob("*.*"))
     paths += [here / name for name in ("pdf.py", "printlayout.py", "printpdf.py", "read.py", "transform.py")]
-    digest = hashlib.sha256()
+    digest = hashlib.sha256((sources_key or tree_digest(root, skip=("received",))).encode())
     for path in sorted(p for p in paths if p.is_file()):
         digest.update(str(path.relative_to(repo) if path.is_relative_to(repo) else path.name).encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
 import multiprocessing
 import os
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlparse
 
+from . import cachefile
 from .fonts import FOLDER as FONTS_FOLDER
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -491,14 +491,27 @@ def _cached(cache: Path | None, key: str) -> PartPDF | None:
     meta, pdf = cache / f"{key}.json", cache / f"{key}.pdf"
     if not (meta.exists() and pdf.exists()):
         return None
-    data = json.loads(meta.read_text(encoding="utf-8"))
-    data["pdf"] = pdf.read_bytes()
-    data["anchors"] = [[tuple(a) for a in page] for page in data["anchors"]]
-    data["bottoms"] = [[tuple(a) for a in page] for page in data.get("bottoms", [])]
-    data["bookmarks"] = [tuple(b) for b in data["bookmarks"]]
-    data["links"] = [(p, tuple(r), t) for p, r, t in data["links"]]
-    data["moved"] = [tuple(m) for m in data.get("moved", [])]
-    return PartPDF(**data)
+    data = cachefile.load_json(meta, lambda d: isinstance(d, dict) and bool(_part(d, b"%PDF-")))
+    body = cachefile.load(pdf) if data is not None else None
+    if body is None or not body.startswith(b"%PDF-"):
+        # Half an entry is no entry: the layout is made again, and both files rewritten.
+        for path in (meta, pdf):
+            path.unlink(missing_ok=True)
+        return None
+    return _part(data, body)
+
+
+def _part(data: dict, pdf: bytes) -> PartPDF | None:
+    """A PartPDF from its cached description; None when it is not one (a damaged entry)."""
+    try:
+        return PartPDF(**{**data, "pdf": pdf,
+                          "anchors": [[tuple(a) for a in page] for page in data["anchors"]],
+                          "bottoms": [[tuple(a) for a in page] for page in data.get("bottoms", [])],
+                          "bookmarks": [tuple(b) for b in data["bookmarks"]],
+                          "links": [(p, tuple(r), t) for p, r, t in data["links"]],
+                          "moved": [tuple(m) for m in data.get("moved", [])]})
+    except (TypeError, KeyError, ValueError):
+        return None
 
 
 def _store(cache: Path | None, key: str, result: PartPDF) -> None:
@@ -507,11 +520,8 @@ def _store(cache: Path | None, key: str, result: PartPDF) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     meta = asdict(result)
     del meta["pdf"]
-    for path, data in ((cache / f"{key}.pdf", result.pdf),
-                       (cache / f"{key}.json", json.dumps(meta, ensure_ascii=False).encode())):
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+    cachefile.store(cache / f"{key}.pdf", result.pdf)
+    cachefile.store_json(cache / f"{key}.json", meta)
 
 
 class Pool:

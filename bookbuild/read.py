@@ -15,8 +15,10 @@ import pypandoc
 from lxml import etree
 from lxml import html as lxml_html
 
+from . import cachefile
 from .config import Loader, display_path, load_config, load_data
 from .errors import BuildError, Problems
+from .fsutil import NotUTF8, read_utf8, tree_digest
 from .model import (ALIAS_PLACES, DATA_ROLES, Book, CongressDate, CongressGroup, Figure, Headword,
                     IndexHeading, Note, Person, Term, Unit)
 
@@ -25,7 +27,7 @@ from .model import (ALIAS_PLACES, DATA_ROLES, Book, CongressDate, CongressGroup,
 PANDOC_ARGS = ("--from=markdown-auto_identifiers", "--to=html5", "--section-divs", "--wrap=none")
 # Catalog data (CIP, subjects) writes `--` and straight quotes on purpose.
 LITERAL_ARGS = ("--from=markdown-auto_identifiers-smart", "--to=html5", "--wrap=none")
-CACHE_VERSION = "read-2"
+CACHE_VERSION = "read-3"
 
 TITLE_LINE = re.compile(r"^#(?!#)\s+(?P<title>.*?)\s*(?:\{(?P<attrs>[^}]*)\})?\s*$")
 ID_ATTR = re.compile(r"#([^\s}]+)")
@@ -34,6 +36,8 @@ NOTE_REF = re.compile(r"\[\^(?P<label>[^\]\s]+)\](?!:)")
 IMAGE = re.compile(r"!\[(?:[^\[\]\\]|\\.|\[[^\]]*\])*\]\((?P<src><[^>]*>|[^)\s]+)")
 LINK_TARGET = re.compile(r"\]\(#(?P<id>[^)\s]+)\)")
 FENCE = re.compile(r"^(```|~~~)")
+# Element levels inside a unit; the real book goes 8 deep (a note in a list in a quotation).
+MAX_NESTING = 40
 PANDOC_POSITION = re.compile(r"line (\d+) column (\d+)")
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF", b"<svg",
                b"<?xml", b"II*\x00", b"MM\x00*")
@@ -49,12 +53,13 @@ def read_book(root: Path, cache_dir: Path | None = None) -> Book:
     """
     root = Path(root).resolve()
     cache = Path(cache_dir) if cache_dir else root.parent / "build" / "cache"
+    sources_key = tree_digest(root, skip=("received",))
     problems = Problems()
     config = load_config(root / "book.yaml", problems)
     if config is None:
         raise BuildError(problems.items)
     sources = _read_sources(root, config, problems)
-    book = Book(root=root, config=config, units=[], cache=cache / "read")
+    book = Book(root=root, config=config, units=[], cache=cache / "read", sources_key=sources_key)
     # The data files are read, and their Markdown converted, while Pandoc converts the
     # units: both spend most of their time waiting for Pandoc. Problems end up sorted,
     # and each file's come from one thread, so their order does not depend on timing.
@@ -102,14 +107,21 @@ def _read_sources(root: Path, config, problems: Problems) -> list[Source]:
         path = root / entry.file
         label = display_path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_utf8(path)
         except FileNotFoundError:
             problems.error(display_path(root / "book.yaml"), entry.line, 1, "R001",
                            f"{entry.file} is listed in contents but does not exist")
             continue
-        except (OSError, UnicodeDecodeError) as exc:
+        except NotUTF8 as exc:
+            problems.error(label, exc.line, exc.col, "R001", str(exc))
+            continue
+        except OSError as exc:
             problems.error(label, 0, 0, "R001", f"cannot read: {exc}")
             continue
+        if text.startswith("\ufeff"):
+            problems.error(label, 1, 1, "R013", "the file starts with a byte-order mark (U+FEFF); "
+                                                "save it as UTF-8 without BOM")
+            text = text[1:]
         source = Source(entry, path, label, text)
         _check_title(source, problems)
         source.markdown = _check_notes(source, problems)
@@ -320,8 +332,7 @@ def _convert_all(texts: list[str], cache: Path, args: tuple[str, ...] = PANDOC_A
                 for (i, _, path), result in zip(group, converted):
                     results[i] = result
                     if not result.error:
-                        _write_cache(path, json.dumps({"html": result.html, "warnings": result.warnings},
-                                                      ensure_ascii=False))
+                        cachefile.store_json(path, {"html": result.html, "warnings": result.warnings})
     return results
 
 
@@ -350,18 +361,13 @@ def _pandoc_batch(texts: list[str], args: tuple[str, ...]) -> list[Converted]:
 
 
 def _read_cache(path: Path) -> Converted | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return Converted(data["html"], data["warnings"])
+    data = cachefile.load_json(path, _is_converted)
+    return Converted(data["html"], data["warnings"]) if data is not None else None
 
 
-def _write_cache(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def _is_converted(data) -> bool:
+    return (isinstance(data, dict) and isinstance(data.get("html"), str) and isinstance(data.get("warnings"), list)
+            and all(isinstance(w, str) for w in data["warnings"]))
 
 
 # --- HTML of a unit -----------------------------------------------------------------------
@@ -404,6 +410,8 @@ def _build_unit(source: Source, converted: Converted, root: Path, problems: Prob
         problems.error(source.label, 0, 0, "R002", f"Pandoc failed: {converted.error}")
         return Unit(uid, entry.file, entry.role, entry.number, uid, uid, "")
     div = parse_fragment(converted.html)
+    if _too_deep(div, source, problems):
+        return Unit(uid, entry.file, entry.role, entry.number, uid, uid, "")
     section = next((c for c in div if c.tag == "section" and "level1" in _classes(c)), None)
     h1 = section.find("h1") if section is not None else None
     if h1 is None:
@@ -420,6 +428,23 @@ def _build_unit(source: Source, converted: Converted, root: Path, problems: Prob
     full = "".join(to_xhtml(c) + "\n" for c in div)
     return Unit(uid, entry.file, entry.role, entry.number, title, inner_xhtml(h1).strip(), full,
                 notes, figures, lang)
+
+
+def _too_deep(div: etree._Element, source: Source, problems: Problems) -> bool:
+    """An R012 for lists or quotations nested deeper than MAX_NESTING, at the first line
+    that deep: WeasyPrint, the proof and the EPUB checks recurse once or more per level."""
+    stack = [(div, 0)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > MAX_NESTING:
+            own = next((e.text for e in element.iter() if isinstance(e.tag, str) and (e.text or "").strip()), "")
+            words = " ".join(own.split()[:4])
+            line = next((n for n, text in enumerate(source.text.splitlines(), 1) if words and words in text), 0)
+            problems.error(source.label, line, 1 if line else 0, "R012",
+                           f"lists or quotations nested more than {MAX_NESTING} deep (at \"{words}\")")
+            return True
+        stack.extend((child, depth + 1) for child in reversed(element) if isinstance(child.tag, str))
+    return False
 
 
 def _scope_section_ids(section: etree._Element, uid: str) -> None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import json
 import re
 import unicodedata
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Callable
 
 from lxml import etree
 
-from .fsutil import write_atomic
+from . import cachefile
 from .importer import indexer
 from .importer.indexer import match_mentions
 from .model import Book, IndexHeading, Mention
@@ -89,15 +88,20 @@ def _matches(book: Book, match: Matcher, text: str, index_key: str) -> list[tupl
     and a build after an edit changes one unit."""
     if match is not match_mentions or book.cache is None:
         return match(text, book.index)
-    digest = hashlib.sha256(f"{index_key}\0{text}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"mentions-2\0{index_key}\0{text}".encode()).hexdigest()[:32]
     path = book.cache / f"mentions-{digest}.json"
-    try:
-        return [tuple(hit) for hit in json.loads(path.read_text(encoding="utf-8"))]
-    except (OSError, ValueError):
-        pass
+    hits = cachefile.load_json(path, _are_mentions)
+    if hits is not None:
+        return [tuple(hit) for hit in hits]
     found = match(text, book.index)
-    write_atomic(path, json.dumps(found))
+    cachefile.store_json(path, found)
     return found
+
+
+def _are_mentions(hits) -> bool:
+    return isinstance(hits, list) and all(
+        isinstance(h, list) and len(h) == 3 and isinstance(h[0], int) and isinstance(h[1], int)
+        and isinstance(h[2], str) for h in hits)
 
 
 def _index_key(book: Book) -> str:

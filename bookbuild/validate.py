@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,14 +66,26 @@ def run_epubcheck(epub: Path, out_dir: Path, version: str = CURRENT) -> Report:
     if not jar.is_file():
         raise ValidatorMissing(f"EPUBCheck {version} is not installed ({jar}): {INSTALL_HINT}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"epubcheck-{version}.json"
-    out.unlink(missing_ok=True)
+    # A report of this run's own, renamed into place when read: two runs at once
+    # (two `make dist`) would otherwise read each other's half-written file.
+    fd, name = tempfile.mkstemp(dir=out_dir, prefix=f".epubcheck-{version}-", suffix=".json")
+    os.close(fd)
+    out = Path(name)
     usage = ["-u"] if version == CURRENT else []
-    proc = subprocess.run(["java", "-jar", str(jar), "--json", str(out), *usage, str(epub)],
-                          capture_output=True, text=True)
-    if not out.exists():
-        raise RuntimeError(f"EPUBCheck {version} wrote no report:\n{proc.stderr.strip()}")
-    return parse_epubcheck(json.loads(out.read_text(encoding="utf-8")), f"EPUBCheck {version}")
+    try:
+        out.unlink()
+        proc = subprocess.run(["java", "-jar", str(jar), "--json", str(out), *usage, str(epub)],
+                              capture_output=True, text=True)
+        if not out.exists():
+            raise RuntimeError(f"EPUBCheck {version} wrote no report:\n{proc.stderr.strip()}")
+        try:
+            data = json.loads(out.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise RuntimeError(f"EPUBCheck {version}'s report {out} is not JSON: {exc}") from None
+        os.replace(out, out_dir / f"epubcheck-{version}.json")
+    finally:
+        out.unlink(missing_ok=True)
+    return parse_epubcheck(data, f"EPUBCheck {version}")
 
 
 def run_epubchecks(epub: Path, out_dir: Path) -> list[Report]:
@@ -120,12 +133,34 @@ def run_ace(epub: Path, out_dir: Path, chromium: str | None = None) -> Report:
     # Ace 1.4.6 launches Chromium headless with --no-sandbox already
     # (ace-axe-runner-puppeteer), so running as root needs no wrapper script.
     env = dict(os.environ, PUPPETEER_EXECUTABLE_PATH=chromium)
-    proc = subprocess.run([str(ace), "-f", "-s", "-o", str(out_dir), str(epub)],
-                          capture_output=True, text=True, env=env)
-    report = out_dir / "report.json"
-    if proc.returncode != 0 or not report.exists():
-        raise RuntimeError(f"Ace failed (exit {proc.returncode}):\n{(proc.stdout + proc.stderr).strip()}")
-    return parse_ace(json.loads(report.read_text(encoding="utf-8")))
+    # This run's own folder (see run_epubcheck), its report moved to out_dir when read.
+    run_dir = Path(tempfile.mkdtemp(dir=out_dir, prefix=".ace-"))
+    try:
+        proc = subprocess.run([str(ace), "-f", "-s", "-o", str(run_dir), str(epub)],
+                              capture_output=True, text=True, env=env)
+        report = run_dir / "report.json"
+        if proc.returncode != 0 or not report.exists():
+            raise RuntimeError(f"Ace failed (exit {proc.returncode}):\n{(proc.stdout + proc.stderr).strip()}")
+        data = json.loads(report.read_text(encoding="utf-8"))
+        try:
+            _replace_reports(run_dir, out_dir)
+        except OSError:
+            pass  # another run moved its reports in at the same moment: keep theirs
+
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return parse_ace(data)
+
+
+def _replace_reports(run_dir: Path, out_dir: Path) -> None:
+    """The files of one Ace run in place of the last run's (report.json, report.html, data/)."""
+    for entry in run_dir.iterdir():
+        target = out_dir / entry.name
+        if target.is_dir():
+            aside = Path(tempfile.mkdtemp(dir=out_dir, prefix=".old-"))
+            os.replace(target, aside / entry.name)
+            shutil.rmtree(aside, ignore_errors=True)
+        os.replace(entry, target)
 
 
 def parse_ace(data: dict) -> Report:

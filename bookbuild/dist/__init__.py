@@ -23,6 +23,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from ..read import read_book
     from ..transform import transform
+    from ..fsutil import sweep_leftovers
     from .release import make_release
 
     started = time.monotonic()
@@ -30,6 +31,7 @@ def run(args) -> int:
     root = Path(args.book).resolve()
     out_root = Path(args.out) if args.out else root.parent / "dist"
     cache = Path(args.cache) if args.cache else root.parent / "build" / "cache"
+    sweep_leftovers(cache.parent, cache)
 
     def say(message: str) -> None:
         if not quiet:

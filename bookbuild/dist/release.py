@@ -1,7 +1,6 @@
 """A release: every edition of book.yaml checked, built in a staging folder, then moved to dist/<version>/."""
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import json
@@ -23,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..config import Positions, display_path
 from ..errors import CODES, BuildError, Problems
+from ..fsutil import exchange
 from .. import printers
 from ..model import BACK_ROLES, Book, Edition
 from . import barcode, cover, onix, pdfx
@@ -579,31 +579,59 @@ def write_bundle(staging: Path, outputs: list[Output], extra: dict[str, bytes]) 
 
 
 def move_into_place(staging: Path, target: Path, force: bool) -> None:
-    """Rename the finished bundle to dist/<version>/; a replaced release goes only once the new one is in."""
+    """Rename the finished bundle to dist/<version>/. A release it replaces is swapped out in one
+    step (`fsutil.exchange`), so that dist/<version>/ always holds a whole release, on any kill."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if target.exists():
-        if not force:
-            raise FileExistsError(target)
-        old = target.with_name(f".{target.name}.replaced-{os.getpid()}")
-        os.rename(target, old)
+    recover_replaced(target)
+    if target.exists() and not force:
+        raise FileExistsError(target)
+    near = _beside(staging, target)
     try:
-        try:
-            os.rename(staging, target)
-        except OSError as exc:
-            if exc.errno != errno.EXDEV:
-                raise
-            # The staging folder is on another file system: copy beside the target, then rename.
-            near = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-            shutil.copytree(staging, near, dirs_exist_ok=True)
-            near.chmod(0o755)
+        if not target.exists():
             os.rename(near, target)
+            return
+        try:
+            exchange(near, target)
+        except OSError:
+            _replace_in_two_steps(near, target)
+            return
+        shutil.rmtree(near)
+    finally:
+        if near != staging:
+            shutil.rmtree(near, ignore_errors=True)
+
+
+def _beside(staging: Path, target: Path) -> Path:
+    """The bundle on the target's file system: the staging folder itself, or a copy made there."""
+    if os.stat(staging).st_dev == os.stat(target.parent).st_dev:
+        return staging
+    near = Path(tempfile.mkdtemp(prefix=f".dist-{target.name}-{os.getpid()}-", dir=target.parent))
+    shutil.copytree(staging, near, dirs_exist_ok=True)
+    near.chmod(0o755)
+    return near
+
+
+def _replace_in_two_steps(new: Path, target: Path) -> None:
+    """Where one-step exchange is not to be had: the old release aside, the new one in; a kill
+    between the two renames leaves the old one aside, and `recover_replaced` puts it back."""
+    old = target.with_name(f".{target.name}.replaced-{os.getpid()}")
+    os.rename(target, old)
+    try:
+        os.rename(new, target)
     except BaseException:
-        if old is not None:
-            os.rename(old, target)
+        os.rename(old, target)
         raise
-    if old is not None:
-        shutil.rmtree(old)
+    shutil.rmtree(old)
+
+
+def recover_replaced(target: Path) -> None:
+    """A release set aside by a killed `dist --force` goes back in place when none replaced it;
+    set-aside copies of a release that is in place are removed."""
+    aside = sorted(target.parent.glob(f".{target.name}.replaced-*"), key=lambda p: p.stat().st_mtime)
+    if aside and not target.exists():
+        os.rename(aside.pop(), target)
+    for path in aside:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 # --- the whole release ----------------------------------------------------------------------
@@ -617,6 +645,7 @@ def make_release(book: Book, out_root: Path, cache: Path, force: bool = False, s
     where = Positions(book.root / "book.yaml")
     source = release_source(book, problems, where)
     target = out_root / source.version
+    recover_replaced(target)
     if source.version and target.exists() and not force:
         problems.error(display_path(target), 0, 0, "D002",
                        f"release {source.version} exists already; --force replaces it")
@@ -660,7 +689,7 @@ def make_release(book: Book, out_root: Path, cache: Path, force: bool = False, s
 
     work = cache.parent
     work.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".dist-{source.version}-", dir=work))
+    staging = Path(tempfile.mkdtemp(prefix=f".dist-{source.version}-{os.getpid()}-", dir=work))
     try:
         epubs = [o for o in outputs if o.kind == "epub"]
         if validators:

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import yaml
 
+from bookbuild import safeyaml
 from bookbuild.errors import Problem
+from bookbuild.fsutil import NotUTF8, read_utf8
 
 from . import facts, names, notes, spelling, typography
 from .ignore import apply, load, unused
 from .report import Finding
-from .source import LOADER, Text, display, read_texts, yaml_texts
+from .source import Text, display, markdown_text, yaml_texts
 
 IGNORE_FILE = "lint-ignore.yaml"
 WORDLIST = "wordlist.txt"
@@ -40,7 +42,13 @@ class Result:
 def lint_book(book: Path, dictionary: Path = spelling.DICTIONARY) -> Result:
     """Every check over the book folder `book`, in reading order, with the ignore file applied."""
     findings: list[Finding] = []
-    texts = read_texts(book, unit_files(book))
+    if not (book / "book.yaml").is_file() and not (book / "text").is_dir():
+        # Never "0 errors" over nothing: a folder without a book is a mistake of place.
+        return Result([Finding(display(book, "book.yaml"), 0, 0, "L028",
+                               f"no book here: {book.resolve().name}/ has no book.yaml and no text/ "
+                               "(give --book, or run from the project)")])
+    config = _read_yaml(book, "book.yaml", findings)
+    texts = _read_texts(book, unit_files(book, config), findings)
     sources = {name: _read_yaml(book, name, findings) for name in [*DATA_FILES, "index.yaml"]}
     data_texts: list[Text] = []
     for name, (skip, ru) in DATA_FILES.items():
@@ -57,7 +65,7 @@ def lint_book(book: Path, dictionary: Path = spelling.DICTIONARY) -> Result:
     findings += facts.dates(everything)
     if sources["index.yaml"] is not None:
         source = sources["index.yaml"]
-        headings = [h for h in yaml.load(source, Loader=LOADER) or [] if isinstance(h, dict)]
+        headings = [h for h in safeyaml.load(source) or [] if isinstance(h, dict)]
         findings += names.check(texts, headings, display(book, "index.yaml"), source)
     if sources["glossary.yaml"] is not None:
         findings += facts.glossary(everything, _entries(sources["glossary.yaml"]), display(book, "glossary.yaml"))
@@ -77,7 +85,7 @@ def lint_book(book: Path, dictionary: Path = spelling.DICTIONARY) -> Result:
     ignored = 0
     if ignore_path.exists():
         shown = display(book, IGNORE_FILE)
-        entries, malformed = load(shown, ignore_path.read_text(encoding="utf-8"))
+        entries, malformed = load(shown, _read_utf8(book, IGNORE_FILE, findings) or "")
         findings, ignored = apply(findings, entries, book.name)
         findings += malformed + unused(entries, shown)
     order.setdefault(display(book, IGNORE_FILE), len(order))
@@ -85,14 +93,14 @@ def lint_book(book: Path, dictionary: Path = spelling.DICTIONARY) -> Result:
     return Result(findings, ignored)
 
 
-def unit_files(book: Path) -> list[str]:
-    """The text files in reading order (book.yaml's contents), then any others in text/."""
+def unit_files(book: Path, config: str | None) -> list[str]:
+    """The text files in reading order (book.yaml's contents, given as its text), then any others in text/."""
     listed: list[str] = []
     try:
-        contents = (yaml.safe_load((book / "book.yaml").read_text(encoding="utf-8")) or {}).get("contents") or []
+        contents = (safeyaml.load(config or "") or {}).get("contents") or []
         listed = [c["file"] for c in contents if isinstance(c, dict) and str(c.get("file", "")).endswith(".md")
                   and (book / c["file"]).is_file()]
-    except (OSError, yaml.YAMLError, AttributeError):
+    except (yaml.YAMLError, AttributeError):
         pass
     others = sorted(f"text/{p.name}" for p in (book / "text").glob("*.md") if f"text/{p.name}" not in listed)
     return listed + others
@@ -103,9 +111,11 @@ def _read_yaml(book: Path, name: str, findings: list[Finding]) -> str | None:
     path = book / name
     if not path.exists():
         return None
-    source = path.read_text(encoding="utf-8")
+    source = _read_utf8(book, name, findings)
+    if source is None:
+        return None
     try:
-        yaml.compose(source, Loader=LOADER)
+        safeyaml.load(source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         findings.append(Finding(display(book, name), mark.line + 1 if mark else 1, mark.column + 1 if mark else 1,
@@ -114,18 +124,38 @@ def _read_yaml(book: Path, name: str, findings: list[Finding]) -> str | None:
     return source
 
 
+def _read_texts(book: Path, files: list[str], findings: list[Finding]) -> list[Text]:
+    """The unit files, in the order given, as lint Texts (those that can be read)."""
+    texts = []
+    for name in files:
+        source = _read_utf8(book, name, findings)
+        if source is not None:
+            texts.append(markdown_text(display(book, name), source))
+    return texts
+
+
+def _read_utf8(book: Path, name: str, findings: list[Finding]) -> str | None:
+    """A file's text, or None with an L027 at the first byte that is not UTF-8."""
+    try:
+        return read_utf8(book / name)
+    except NotUTF8 as exc:
+        findings.append(Finding(display(book, name), exc.line, exc.col, "L027", f"{exc}; not linted"))
+        return None
+
+
 def _entries(source: str) -> list[tuple[dict, int]]:
     """A YAML list's entries with the line each starts on."""
-    root = yaml.compose(source, Loader=LOADER)
+    root = safeyaml.compose(source)
     if not isinstance(root, yaml.SequenceNode):
         return []
-    data = yaml.load(source, Loader=LOADER)
+    data = safeyaml.load(source)
     return [(d, n.start_mark.line + 1) for d, n in zip(data, root.value) if isinstance(d, dict)]
 
 
 def unknown_words(book: Path, dictionary: Path = spelling.DICTIONARY) -> Counter:
     """Words of the book the dictionary does not know, with their counts (to start a word list)."""
-    texts = read_texts(book, unit_files(book))
+    config = _read_yaml(book, "book.yaml", [])
+    texts = _read_texts(book, unit_files(book, config), [])
     for name, (skip, ru) in DATA_FILES.items():
         source = _read_yaml(book, name, [])
         if source is not None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from .. import safeyaml
 from .report import SEVERITY, Finding
 
 KEYS = {"code", "file", "line", "text", "reason"}
@@ -34,8 +35,8 @@ def load(path: str, source: str) -> tuple[list[Entry], list[Finding]]:
     """The entries, and an L023 for every entry that is malformed or gives no reason."""
     problems: list[Finding] = []
     try:
-        data = yaml.safe_load(source) or []
-        root = yaml.compose(source)
+        root = safeyaml.compose(source)
+        data = safeyaml.load(source) or []
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return [], [Finding(path, mark.line + 1 if mark else 1, mark.column + 1 if mark else 1, "L023",

@@ -36,6 +36,8 @@ SEVERITY: dict[str, str] = {
     "L024": "warning",
     "L025": "warning",
     "L026": "error",
+    "L027": "error",
+    "L028": "error",
 }
 
 

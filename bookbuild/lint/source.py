@@ -8,10 +8,10 @@ from pathlib import Path
 
 import yaml
 
+from .. import safeyaml
 from ..mdsyntax import attributes, closing
 
 # libyaml's loader is ten times faster; the result is the same.
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MASK = "\x00"
 
@@ -285,7 +285,7 @@ def _align(value: str, src: str, start: int, style: str | None) -> list[int]:
 
 def yaml_texts(path: str, source: str, skip_keys: frozenset[str], ru_keys: frozenset[str]) -> list[Text]:
     """Every string field of a YAML file as a lint Text, positioned in the file."""
-    root = yaml.compose(source, Loader=LOADER)
+    root = safeyaml.compose(source)
     starts = _line_starts(source)
     out: list[Text] = []
 

@@ -35,11 +35,13 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     # The layout worker starts first, and imports WeasyPrint while this process imports
     # and reads the rest.
+    from ..fsutil import sweep_leftovers
     from ..printpdf import Pool
 
     started = time.monotonic()
     root = Path(args.book).resolve()
     cache = Path(args.cache) if args.cache else root.parent / "build" / "cache"
+    sweep_leftovers(cache.parent, cache)
     # One chapter is one layout: one worker, ready by the time the book is read (a second one
     # warming would slow the reading, and might take the layout before it is ready).
     with Pool(cache / "print", 1 if args.chapter else None) as pool:

@@ -186,7 +186,7 @@ def test_two_epubchecks_at_once_each_read_their_own_report(copy, tmp_path):
         t.join()
     assert errors == [] and len(results) == 2
     assert results[0].counts == results[1].counts
-    assert [p.name for p in (tmp_path / "reports").iterdir()] == ["epubcheck.json"]
+    assert [p.name for p in (tmp_path / "reports").iterdir()] == [f"epubcheck-{validate.CURRENT}.json"]
 
 
 def _release(folder: Path, text: str) -> Path:

@@ -270,11 +270,17 @@ def find_words(stream: Stream, lo: int, hi: int, text: str) -> int | None:
         return None
     starts = [i for i in range(lo, min(hi, stream.words - 1) + 1) if stream.plain[i]
               and (stream.plain[i] == wanted[0] or wanted[0].startswith(stream.plain[i])
-                   # A page may begin in the middle of a hyphenated word ("tion of the").
-                   or (len(wanted[0]) > 2 and stream.plain[i].endswith(wanted[0])))]
+                   # A page may begin in the middle of a hyphenated word ("tion of the"),
+                   # which markup may have cut in two ("Lomi-nadze’s": a name, then "s").
+                   or (len(wanted[0]) > 2 and stream.plain[i].endswith(wanted[0]))
+                   or _split_start(stream, i, wanted[0]))]
     for i in starts:
         if match_end(stream, i, wanted, whole=False) is not None:
-            return i
+            # A page that begins inside a word markup cut in two begins at its second part
+            # (after a name, where the index counts the name on the page before).
+            whole_word = stream.plain[i] == wanted[0] or wanted[0].startswith(stream.plain[i]) \
+                or stream.plain[i].endswith(wanted[0])
+            return i if whole_word else i + 1
     for i in starts:
         for k in range(len(wanted) - 1, 2, -1):
             end = match_end(stream, i, wanted[:k])
@@ -285,6 +291,15 @@ def find_words(stream: Stream, lo: int, hi: int, text: str) -> int | None:
                 match_end(stream, heading_end(stream, i), wanted[1:], whole=False) is not None:
             return i
     return None
+
+
+def _split_start(stream: Stream, i: int, word: str) -> bool:
+    """Whether print's first `word` is the end of the word at `i` run on into the next,
+    which markup cut off ("nadzes" in "Lominadze" + "s"): at least three letters of it
+    end the word at `i`, and the next word is the rest."""
+    rest = stream.plain[i + 1] if i + 1 < stream.words else ""
+    head = word[:len(word) - len(rest)]
+    return bool(rest) and word.endswith(rest) and len(head) >= 3 and stream.plain[i].endswith(head)
 
 
 def heading_end(stream: Stream, word: int) -> int:
@@ -304,6 +319,8 @@ def match_end(stream: Stream, i: int, wanted: list[str], whole: bool = True) -> 
     first = stream.plain[i]
     if first.endswith(wanted[0]) and first != wanted[0]:
         goal, i = "".join(wanted[1:]), i + 1
+    elif _split_start(stream, i, wanted[0]):
+        goal, i = "".join(wanted[1:]), i + 2
     else:
         goal = "".join(wanted)
     got = ""

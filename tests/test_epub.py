@@ -629,8 +629,12 @@ def at_first_words(words_after: list[str], first_words: str) -> bool:
     if got.startswith(letters(" ".join(want))):
         return True
     head = letters(words_after[0]) if words_after else ""
-    return bool(letters(want[0])) and head.endswith(letters(want[0])) and \
-        got[len(head):].startswith(letters(" ".join(want[1:])))
+    rest = got[len(head):].startswith(letters(" ".join(want[1:])))
+    # Print's page may begin inside a word: the ebook's word ends with print's first
+    # ("tion"), or, after a name the index counts on the page before, print's first word
+    # ends with the ebook's ("nadze’s" after "Lomi-": the marker follows the name, "’s").
+    return bool(letters(want[0])) and bool(head) and rest and \
+        (head.endswith(letters(want[0])) or letters(want[0]).endswith(head))
 
 
 def at_block_start(marker: etree._Element) -> bool:

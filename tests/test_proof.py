@@ -390,3 +390,25 @@ def test_the_real_book_chapter_proof(tmp_path):
     sources = {m["file"] for m in data["marks"]}
     assert sources == {"text/12-defeat-of-the-rightists.md"}
     assert len(data["marks"]) > 50
+
+
+def test_the_html_proof_runs_and_loads_nothing_of_a_contributors(tmp_path):
+    """Scripts, frames, handlers, remote styles and images in a chapter's raw HTML do not
+    reach the editor's browser; a Content-Security-Policy refuses anything left."""
+    from lxml import html as lxml_html
+
+    from bookbuild.proof.htmlproof import sanitize
+
+    section = lxml_html.fragment_fromstring(
+        '<section><p onclick="steal()">Grain <a href="javascript:go()">here</a> and '
+        '<a href="https://example.org/">out</a>.</p><script>steal()</script>'
+        '<iframe src="https://example.org/"></iframe><link rel="stylesheet" href="https://example.org/x.css">'
+        '<p style="background: url(http://example.org/t.png)">Exile</p><img src="http://example.org/t.png" alt="">'
+        '</section>')
+    assert sanitize(section) == 7
+    out = lxml_html.tostring(section, encoding="unicode")
+    assert not any(bad in out for bad in ("onclick", "javascript:", "<script", "<iframe", "<link", "url(",
+                                          'src="http'))
+    assert "Grain" in out and "Exile" in out and 'href="https://example.org/"' in out
+    template = (Path(__file__).parent.parent / "templates" / "proof" / "proof.html.j2").read_text()
+    assert "Content-Security-Policy" in template and "default-src 'none'" in template

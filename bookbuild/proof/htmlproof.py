@@ -103,6 +103,36 @@ def _embed_images(section: etree._Element, repository: Path) -> None:
             img.set("src", f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}")
 
 
+# What a contributor's raw HTML may carry into the editor's browser: no element that runs or
+# loads anything, no event handler, no script URL, no style that fetches.
+UNSAFE_ELEMENTS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "link", "meta",
+                   "base", "form", "style"}
+SCRIPT_URL = ("javascript:", "vbscript:", "data:text/html")
+# A link may lead out (the reader follows it on purpose); nothing may be loaded from outside.
+REMOTE_URL = ("http:", "https:", "//", "file:", "ftp:")
+
+
+def sanitize(section: etree._Element) -> int:
+    """Takes out what could run or load in the proof; returns how many things it took out."""
+    removed = 0
+    for el in [e for e in section.iter() if isinstance(e.tag, str) and e.tag.lower() in UNSAFE_ELEMENTS]:
+        if el.getparent() is not None:
+            el.drop_tree()
+            removed += 1
+    for el in section.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for name, value in list(el.attrib.items()):
+            value_l = value.strip().lower()
+            if name.lower().startswith("on") \
+                    or (name in ("href", "xlink:href", "action", "formaction") and value_l.startswith(SCRIPT_URL)) \
+                    or (name in ("src", "srcset", "poster", "data") and value_l.startswith(SCRIPT_URL + REMOTE_URL)) \
+                    or (name == "style" and ("url(" in value_l or "expression(" in value_l)):
+                del el.attrib[name]
+                removed += 1
+    return removed
+
+
 def _part_section(book: Book, edition: Edition, part, env, locator: Locator,
                   findings: dict[str, list[LintFinding]], placed: set[int]) -> str:
     tree = parse_document(render_part(env, book, edition, part))
@@ -155,6 +185,7 @@ def _part_section(book: Book, edition: Edition, part, env, locator: Locator,
                 last = after.xpath("following-sibling::*[1][contains(concat(' ', @class, ' '), ' lint ')]")
             after.addnext(flag)
             flag.tail, after.tail = after.tail, None
+    sanitize(section)
     _embed_images(section, book.repository)
     return lxml_html.tostring(section, encoding="unicode", method="html")
 

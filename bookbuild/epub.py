@@ -279,6 +279,9 @@ def text_doc(unit: Unit, book: Book, problems: Problems, files: dict[str, bytes]
     for finding, needle in mk.unsafe_markup(wrapper):
         problems.error(label, find_line(source, needle), 1, "E002",
                        f"raw HTML may not carry scripts: {finding}")
+    for finding, needle in mk.remote_resources(wrapper):
+        problems.error(label, find_line(source, needle), 1, "E005",
+                       f"{finding}: an EPUB carries what it shows (put the file under images/)")
     section = wrapper.find(mk.h("section"))
     wrapper.remove(section)
     heading = section.find(mk.h("h1"))
@@ -415,13 +418,25 @@ def ebook_edition(book: Book):
     return next((e for e in book.config.editions.values() if e.format == "epub"), None)
 
 
+# Reading systems show art at most a screen high; past this many pixels on the long side an
+# image is scaled down for the EPUB (the print edition keeps the file as it is).
+EPUB_IMAGE_SIDE = 2560
+
+
 def epub_image(path: Path) -> tuple[str, bytes]:
-    if path.suffix.lower() in IMAGE_TYPES:
+    """The art as the EPUB carries it: a core type, no larger than EPUB_IMAGE_SIDE."""
+    if path.suffix.lower() == ".svg":
         return path.name, path.read_bytes()
     from PIL import Image
 
-    buf = io.BytesIO()
     with Image.open(path) as img:
+        if path.suffix.lower() in IMAGE_TYPES and max(img.size) <= EPUB_IMAGE_SIDE:
+            return path.name, path.read_bytes()
+        img.thumbnail((EPUB_IMAGE_SIDE, EPUB_IMAGE_SIDE), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        if img.format == "JPEG" or path.suffix.lower() in (".jpg", ".jpeg"):
+            img.convert("RGB").save(buf, "JPEG", quality=88)
+            return f"{path.stem}.jpg", buf.getvalue()
         img.save(buf, "PNG")
     return f"{path.stem}.png", buf.getvalue()
 

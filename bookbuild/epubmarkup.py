@@ -28,6 +28,26 @@ def parse_fragment(html: str) -> etree._Element:
 UNSAFE_URL = re.compile(r"^\s*(javascript|vbscript|data:text/html)", re.I)
 
 
+REMOTE = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:|//|/|\.\./)", re.I)
+LOADING = {"src", "srcset", "poster", "data", "background"}
+
+
+def remote_resources(root: etree._Element) -> list[tuple[str, str]]:
+    """What raw HTML would load from outside the book (links that lead out are no loads):
+    a style's url(), or a source that is remote, a file: URL, absolute or above the book."""
+    found = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for url in re.findall(r"url\(\s*['\"]?([^'\")]+)", el.get("style") or ""):
+            if not url.strip().lower().startswith("data:"):
+                found.append((f"a style loads {url}", url))
+        for name, value in el.attrib.items():
+            if name in LOADING and REMOTE.match(value) and not value.strip().lower().startswith("data:"):
+                found.append((f"<{etree.QName(el).localname} {name}={value}>", value))
+    return found
+
+
 def unsafe_markup(root: etree._Element) -> list[tuple[str, str]]:
     """Scripts, event handlers and script URLs, which reading systems may run; each
     with the text to look for in the source."""

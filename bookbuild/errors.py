@@ -62,6 +62,8 @@ CODES: dict[str, str] = {
     "F001": "figure art is absent",
     "F002": "figure file is not an image",
     "F003": "image path outside the repository",
+    "F004": "image too large to be art (a decompression bomb or a scan at far too high a resolution)",
+    "F005": "SVG image loads something from outside the book",
     # print (PDF)
     "P001": "edition is not a print edition of this book",
     "P002": "page layout failed",
@@ -79,6 +81,7 @@ CODES: dict[str, str] = {
     "E002": "raw HTML carries a script or an event handler",
     "E003": "the ebook edition has no ISBN of its own: not ready for retail",
     "E004": "no full publication date for the ebook's metadata",
+    "E005": "raw HTML loads a resource from outside the book (a style url(), a remote or file: source)",
     # lint: editorial checks over book/ (bookbuild/lint/)
     "L001": "straight quote or apostrophe in the text",
     "L002": "quotation marks not balanced in a paragraph",

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -559,7 +560,55 @@ def _check_image(src: str, repository: Path, label: str, line: int,
         problems.error(label, line, 1, "F002",
                        f"{src} is not an image (PNG, JPEG, GIF, WebP, TIFF or SVG expected)")
         return path, False
+    fault = _svg_fault(path) if head.startswith((b"<svg", b"<?xml")) else _raster_fault(path)
+    if fault:
+        code, message = fault
+        problems.error(label, line, 1, code, f"{src}: {message}")
+        return path, False
     return path, True
+
+
+# Art for a 6 × 9 in page at 600 dpi is under 20 megapixels; far past that, a file is a
+# decompression bomb or a mistake, and opening it would take gigabytes.
+MAX_PIXELS = 100_000_000
+OUTSIDE = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:|/|\.\.)", re.I)
+
+
+def _raster_fault(path: Path) -> tuple[str, str] | None:
+    """Reads the image's header only (its size), never its pixels."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                width, height = img.size
+    except Image.DecompressionBombError:
+        return "F004", f"more than {2 * Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels: scale it down"
+    except (OSError, ValueError) as exc:
+        return "F002", f"cannot be read as an image ({exc})"
+    if width * height > MAX_PIXELS:
+        return "F004", (f"{width} × {height} px is {width * height / 1e6:.0f} megapixels, more than "
+                        f"{MAX_PIXELS // 1_000_000} (art for print needs about 20): scale it down")
+    return None
+
+
+def _svg_fault(path: Path) -> tuple[str, str] | None:
+    """An SVG may load images, fonts and styles by URL: each must be data: or inside the book."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        root = etree.parse(str(path), parser).getroot()
+    except etree.XMLSyntaxError as exc:
+        return "F002", f"is not well-formed SVG ({exc})"
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        urls = [v for k, v in el.attrib.items() if k.rsplit("}", 1)[-1] in ("href", "src")]
+        urls += re.findall(r"url\(\s*['\"]?([^'\")]+)", (el.get("style") or "") + (el.text or ""))
+        outside = [u for u in urls if OUTSIDE.match(u) and not u.strip().lower().startswith("data:")]
+        if outside:
+            return "F005", f"loads {outside[0]} (an SVG may only use data: URLs or what it holds)"
+    return None
 
 
 # --- data files ---------------------------------------------------------------------------

@@ -846,3 +846,51 @@ def test_markers_stay_out_of_names_and_figures_follow_print():
     page3 = root.find(".//*[@id='page-3']")
     assert "fig-x" in [a.get("id") for a in page3.iterancestors()] and not by_label["3"].reason
     assert page3.tail.startswith("A caption")
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares its size and holds no pixels: all an image bomb needs to be."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
+            + struct.pack(">I", zlib.crc32(chunk)) + b"\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+@pytest.mark.parametrize("plant, code, message", [
+    ("bomb", "F004", "images/poster.png: more than"),
+    ("huge", "F004", "images/poster.png: 12000 × 9000 px is 108 megapixels"),
+    ("svg", "F005", "images/poster.svg: loads http://example.org/t.png"),
+    ("style", "E005", "a style loads http://example.org/t.png"),
+])
+def test_resources_from_outside_and_image_bombs_are_refused(tmp_path, capsys, plant, code, message):
+    repo = copy_book(tmp_path)
+    chapter = repo / "book" / "text" / "02-the-opposition-in-exile.md"
+    if plant == "bomb":
+        (repo / "images" / "poster.png").write_bytes(_png_header(100_000, 100_000))
+    elif plant == "huge":
+        (repo / "images" / "poster.png").write_bytes(_png_header(12_000, 9_000))
+    elif plant == "svg":
+        (repo / "images" / "poster.svg").write_text(
+            '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+            '<image xlink:href="http://example.org/t.png" width="10" height="10"/></svg>')
+        chapter.write_text(chapter.read_text().replace("images/poster.png", "images/poster.svg"))
+    else:
+        chapter.write_text(chapter.read_text() + '\n<p style="background: url(http://example.org/t.png)">x</p>\n')
+    assert build(repo / "book", tmp_path / "book.epub", "--no-page-list") == 1
+    err = capsys.readouterr().err
+    assert f"error {code}: " in err and message in err, err
+    assert re.search(rf"02-the-opposition-in-exile\.md:\d+:1: error {code}", err), err
+
+
+def test_large_art_is_scaled_down_for_the_ebook(tmp_path):
+    from PIL import Image
+
+    repo = copy_book(tmp_path)
+    Image.new("RGB", (4000, 3000), (90, 90, 90)).save(repo / "images" / "poster.png")
+    out = tmp_path / "book.epub"
+    assert build(repo / "book", out, "--no-page-list") == 0
+    with Image.open(io.BytesIO(read(out)["EPUB/images/poster.png"])) as art:
+        assert art.size == (2560, 1920)

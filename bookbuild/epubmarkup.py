@@ -272,11 +272,14 @@ def pagebreak(label: str, id_: str) -> etree._Element:
         "role": "doc-pagebreak", "aria-label": label})
 
 
+_NOT_LETTER = re.compile(r"[\W_]+")
+
+
 def plain_words(text: str) -> list[str]:
     """The words of `text` as compared with print's (as many as `text.split()` gives): letters
     and digits only, lower case. Print hyphenates and the sources do not; markup splits
     "Smirnov," into "Smirnov" and ","; the ebook's contents write "15." where print has "15"."""
-    return [re.sub(r"[\W_]+", "", w).lower() for w in text.split()]
+    return [_NOT_LETTER.sub("", w).lower() for w in text.split()]
 
 
 def find_words(stream: Stream, lo: int, hi: int, text: str) -> int | None:

@@ -243,7 +243,7 @@ def test_without_first_words_pages_still_hold_their_anchors(repo, tmp_path):
 
 
 def test_the_pdf_builds_page_map_is_used_by_default(tmp_path):
-    pytest.importorskip("bookbuild.pdf", reason="the print build is not there yet")
+    pytest.importorskip("bookbuild.print", reason="the print build is not there yet")
     repo = copy_book(tmp_path)
     assert main(["-q", "pdf", "--book", str(repo / "book")]) == 0
     page_map = json.loads((repo / "build" / "cache" / "pagemap.json").read_text(encoding="utf-8"))
@@ -636,7 +636,7 @@ def at_first_words(words_after: list[str], first_words: str) -> bool:
 def at_block_start(marker: etree._Element) -> bool:
     """Right before a block, or no text between the start of the block (or the contents'
     entry) holding the marker and the marker."""
-    from bookbuild.epubmarkup import BLOCKS, STRUCTURAL
+    from bookbuild.epub.markup import BLOCKS, STRUCTURAL
 
     after = marker.getnext()
     if not (marker.tail or "").strip() and after is not None and after.tag in BLOCKS | STRUCTURAL:
@@ -816,7 +816,7 @@ def read_bytes_as_files(data: bytes) -> dict[str, bytes]:
 def test_markers_stay_out_of_names_and_figures_follow_print():
     """A page that begins with a name is marked before its span, one that begins inside a
     name after it; a figure print moved after the next block moves in the ebook too."""
-    from bookbuild import epubmarkup as mk
+    from bookbuild.epub import markup as mk
 
     root = mk.parse_fragment(
         '<section id="s"><p id="a">One two three four five six seven.</p>'

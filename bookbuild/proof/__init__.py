@@ -15,7 +15,7 @@ from ..config import display_path
 from ..errors import BuildError, Problems
 from ..fsutil import write_atomic
 from ..model import DATA_ROLES
-from ..printpdf import PACKAGE_ROOT
+from ..print.parts import PACKAGE_ROOT
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "proof"
 
@@ -36,7 +36,7 @@ def run(args) -> int:
     # The layout worker starts first, and imports WeasyPrint while this process imports
     # and reads the rest.
     from ..fsutil import sweep_leftovers
-    from ..printpdf import Pool
+    from ..print.parts import Pool
 
     started = time.monotonic()
     root = Path(args.book).resolve()
@@ -50,7 +50,7 @@ def run(args) -> int:
 
 
 def _run(args, started: float, root: Path, cache: Path, pool) -> int:
-    from ..pdf import check_font_installed, print_edition
+    from ..print import check_font_installed, print_edition
     from ..read import read_book
     from ..transform import transform
     from .changes import changed_marks, changes_since, version

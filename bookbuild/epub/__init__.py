@@ -16,15 +16,15 @@ from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, Stric
 from lxml import etree
 from markupsafe import Markup
 
-from . import epubmarkup as mk
-from .epubpackage import FONT_DIR, iso_modified, sources_modified, subset_fonts, text_cover, zip_epub
-from .config import display_path
-from .errors import BuildError, Problems, shown
-from .fsutil import sweep_leftovers, write_atomic
-from .model import FRONT_ROLES, Book, Unit
-from .outputcache import Inputs, Stamp
+from . import markup as mk
+from .package import FONT_DIR, iso_modified, sources_modified, subset_fonts, text_cover, zip_epub
+from ..config import display_path
+from ..errors import BuildError, Problems, shown
+from ..fsutil import sweep_leftovers, write_atomic
+from ..model import FRONT_ROLES, Book, Unit
+from ..outputcache import Inputs, Stamp
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates" / "epub"
 STYLESHEET = ROOT / "styles" / "epub.css"
 PAGE_MAP = Path("build") / "cache" / "pagemap.json"
@@ -97,13 +97,13 @@ def run(args: argparse.Namespace) -> int:
     if record is not None:
         return replay(record, args, root.parent / "build")
 
-    from .read import read_book
-    from .transform import transform
+    from ..read import read_book
+    from ..transform import transform
 
     page_map_path = candidate
     if candidate is not None and not args.page_map:
-        from .pdf import ebook_page_map, page_map_current
-        from .printpdf import Pool
+        from ..print import ebook_page_map, page_map_current
+        from ..print.parts import Pool
 
         # A print layout is due: its workers get ready while the book is read.
         with Pool(cache / "print") as pool:
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     used = raw_map if page_map_path == candidate else read_bytes(candidate)
     stamp.save(output_key(sources, used), {out: data}, warnings, summary)
     if args.check:
-        from .validate import check
+        from ..validate import check
         return check(out, book.repository / "build")
     return 0
 
@@ -175,7 +175,7 @@ def replay(record: dict, args: argparse.Namespace, build_dir: Path) -> int:
     if not args.quiet:
         print(f"epub: up to date, nothing changed: {record['summary']}", file=sys.stderr)
     if args.check:
-        from .validate import check
+        from ..validate import check
         return check(Path(next(iter(record["outputs"]))), build_dir)
     return 0
 
@@ -450,7 +450,7 @@ def render_index(book: Book, env: Environment, doc_of: dict[str, str],
     index, every entry carries print's locators (pages, ranges and the biography's page in
     italics), each linking the mention it names; with an older page map, one locator per
     print page of the mentions; without one, running numbers and a link to the biography."""
-    from .printlayout import index_order, see_separator
+    from ..print.layout import index_order, see_separator
 
     printed = {e["id"]: e["locators"] for g in (page_map or {}).get("index", []) for e in g["entries"]}
     headings = {h.id: h for h in book.index}
@@ -558,7 +558,7 @@ def data_doc(role: str, book: Book, env: Environment) -> Doc:
     elif role == "congresses":
         root = render_fragment(env, "congresses.xhtml.j2", title=title, groups=book.congresses)
     else:
-        from .read import unwrap_paragraph
+        from ..read import unwrap_paragraph
 
         # One paragraph per person, name and text together, as in print and the manuscript.
         people = [{"person": p, "text": Markup(unwrap_paragraph(p.text_html))} for p in book.people]
@@ -775,7 +775,7 @@ def illustrations(n: int) -> str:
 
 def retail_problems(book: Book) -> list:
     """What keeps the ebook from a store: its own ISBN and a full publication date."""
-    from .errors import Problem
+    from ..errors import Problem
 
     ebook = ebook_edition(book)
     yaml_path = book.root / "book.yaml"

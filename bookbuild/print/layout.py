@@ -16,10 +16,10 @@ from lxml import etree
 from lxml import html as lxml_html
 from markupsafe import Markup
 
-from .errors import Problems
-from .model import BODY_ROLES, FRONT_ROLES, Book, Edition, Unit
-from .printpdf import PACKAGE_ROOT, Job, Metadata, Outline, PartPDF, Pool, Sheet, assemble
-from .transform import BLOCKS, letters
+from ..errors import Problems
+from ..model import BODY_ROLES, FRONT_ROLES, Book, Edition, Unit
+from .parts import PACKAGE_ROOT, Job, Metadata, Outline, PartPDF, Pool, Sheet, assemble
+from ..transform import BLOCKS, letters
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "print"
 
@@ -248,7 +248,7 @@ def page_css(edition: Edition) -> str:
     print.css). No interior bleed: nothing in the interior runs to the page edge, and
     printers want the page at trim size then (KDP, IngramSpark); the edition's `bleed` is
     its cover's."""
-    from .fonts import bold_faces, font_face_css
+    from ..fonts import bold_faces, font_face_css
 
     width, height = edition.trim
     return f"@page {{ size: {width:.3f}pt {height:.3f}pt; }}\n" + font_face_css(bold_faces())

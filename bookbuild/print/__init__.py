@@ -12,10 +12,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from .config import display_path
-from .errors import BuildError, Problem, Problems, shown
-from .fsutil import sweep_leftovers, tree_digest, write_atomic
-from .model import Book, Edition
+from ..config import display_path
+from ..errors import BuildError, Problem, Problems, shown
+from ..fsutil import sweep_leftovers, tree_digest, write_atomic
+from ..model import Book, Edition
 
 FONT_FAMILY = "EB Garamond 12"
 
@@ -29,8 +29,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .read import read_book
-    from .transform import transform
+    from ..read import read_book
+    from ..transform import transform
 
     started = time.monotonic()
     root = Path(args.book).resolve()
@@ -40,7 +40,7 @@ def run(args) -> int:
     last = LastBuild(args, root, out_dir, cache)
     if last.replayed():
         return 0
-    from .printpdf import Pool
+    from .parts import Pool
 
     quiet = getattr(args, "quiet", False)
     say = None if quiet else (lambda message: print(f"pdf: {message}", file=sys.stderr, flush=True))
@@ -89,8 +89,8 @@ def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | No
               workers: int | None = None, say=None, pool=None, pages_only: bool = False):
     """Lay out and assemble the PDF in memory; layout and font problems go into `problems`.
     `pages_only` stops at the page map (`result.pages`), with no PDF and no checks of it."""
-    from .pdfcheck import check_coverage, check_layout
-    from .printlayout import print_book
+    from .checks import check_coverage, check_layout
+    from .layout import print_book
 
     check_font_installed(problems)
     if problems.errors:
@@ -116,8 +116,8 @@ def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | No
 
 def check_printer(book: Book, edition: Edition, data: bytes, labels: list[str], problems: Problems) -> None:
     """The interior against the rules of the edition's printer (printers/*.yaml), if it names one."""
-    from . import printers
-    from .config import Positions
+    from .. import printers
+    from ..config import Positions
 
     place = printers.Place(Positions(book.root / "book.yaml"), edition.name)
     profile = printers.edition_profile(edition, problems, place)
@@ -127,7 +127,7 @@ def check_printer(book: Book, edition: Edition, data: bytes, labels: list[str], 
 
 def check_font_installed(problems: Problems) -> None:
     """Regular and italic from Debian, bold and bold italic made from PyPI's variable font."""
-    from .fonts import FontMissing, bold_faces
+    from ..fonts import FontMissing, bold_faces
 
     try:
         bold_faces(say=lambda message: print(message, file=sys.stderr))
@@ -213,7 +213,8 @@ def layout_key_of(root: Path, sources_key: str | None = None) -> str:
     here = Path(__file__).parent
     repo = root.parent
     paths = [repo / "styles" / "base.css", repo / "styles" / "print.css"] + list((repo / "templates" / "print").rglob("*.*"))
-    paths += [here / name for name in ("pdf.py", "printlayout.py", "printpdf.py", "read.py", "transform.py")]
+    paths += [here / name for name in ("__init__.py", "layout.py", "parts.py")]
+    paths += [here.parent / name for name in ("read.py", "transform.py")]
     digest = hashlib.sha256((sources_key or tree_digest(root, skip=("received",))).encode())
     for path in sorted(p for p in paths if p.is_file()):
         digest.update(str(path.relative_to(repo) if path.is_relative_to(repo) else path.name).encode())
@@ -259,7 +260,7 @@ class LastBuild:
     """The last build of this edition (bookbuild/outputcache.py) and this build's key."""
 
     def __init__(self, args, root: Path, out_dir: Path, cache: Path):
-        from .outputcache import Inputs, Stamp
+        from ..outputcache import Inputs, Stamp
 
         self.quiet = getattr(args, "quiet", False)
         self.cache = cache

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from lxml import etree
 
-from .config import display_path
-from .errors import Problems
-from .model import Book
-from .printpdf import PX_TO_PT
-from .read import parse_fragment
+from ..config import display_path
+from ..errors import Problems
+from ..model import Book
+from .parts import PX_TO_PT
+from ..read import parse_fragment
 
 # Justification and kerning land a glyph a hair past the edge; a tenth of a point cannot be seen.
 TOLERANCE_PT = 0.1
@@ -253,7 +253,7 @@ VARIATION_SELECTORS = (range(0xFE00, 0xFE10), range(0xE0100, 0xE01F0))
 def font_files() -> dict[str, Path]:
     """The files the book's faces come from: regular and italic as fontconfig finds the family
     (Debian's paths as a fallback), bold and bold italic from bookbuild/fonts.py."""
-    from .fonts import bold_faces
+    from ..fonts import bold_faces
 
     found: dict[str, Path] = dict(bold_faces())
     fc_list = shutil.which("fc-list")

@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlparse
 
-from . import cachefile
-from .fonts import FOLDER as FONTS_FOLDER
+from .. import cachefile
+from ..fonts import FOLDER as FONTS_FOLDER
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
 STYLES = (PACKAGE_ROOT / "styles" / "base.css", PACKAGE_ROOT / "styles" / "print.css")
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), FONTS_FOLDER)
 # Raised whenever lay_out or defer_figures change what a part's PDF holds; the checks a
 # cached part carries follow pdfcheck.py, whose text is part of the key.
 CACHE_VERSION = "part-5"
-CHECKS = Path(__file__).resolve().parent / "pdfcheck.py"
+CHECKS = Path(__file__).resolve().parent / "checks.py"
 PX_TO_PT = 0.75
 # A figure too tall for the rest of its page goes overleaf whole; when that leaves this much
 # of the page empty, the text after it is set first (WeasyPrint has no page floats).
@@ -161,7 +161,7 @@ def lay_out(job: Job) -> PartPDF:
     """Lay out one part and write its PDF; links into other parts are handed back, not dropped."""
     from weasyprint import HTML
 
-    from .pdfcheck import flow_items, inspect_part
+    from .checks import flow_items, inspect_part
 
     started = time.monotonic()
     fonts, fetcher, sheets = _engine(job.page_css, job.repository)
@@ -219,7 +219,7 @@ def mention_anchors(items: list, mentions) -> dict[int, dict[str, tuple]]:
         return {}
     from weasyprint.formatting_structure import boxes
 
-    from .transform import letters
+    from ..transform import letters
 
     wanted: dict[str, list[tuple[int, str]]] = {}
     for anchor, block, offset in mentions:
@@ -380,7 +380,7 @@ def defer_figures(root_box, pages: list, boundary: int, moved: list | None = Non
     before, moves the figure (with the figures right after it), in the box tree `root_box`,
     after the blocks that fill the gap, as far as `pages` show them; True when it moved.
     Each move goes into `moved` as (figure id, blocks moved ahead of it): the EPUB follows."""
-    from .pdfcheck import HEADING_TAGS, flow_items
+    from .checks import HEADING_TAGS, flow_items
 
     stops = HEADING_TAGS | {"figure", "section", "header"}
     items = [i for i in flow_items(pages[boundary - 1:]) if not i.footnote]

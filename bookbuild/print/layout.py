@@ -18,7 +18,9 @@ from markupsafe import Markup
 
 from ..errors import Problems
 from ..model import BODY_ROLES, FRONT_ROLES, Book, Edition, Unit
-from .parts import PACKAGE_ROOT, Job, Metadata, Outline, PartPDF, Pool, Sheet, assemble
+from .assemble import Metadata, Outline, Sheet, assemble
+from .engine import PACKAGE_ROOT
+from .parts import Job, PartPDF, Pool
 from ..transform import BLOCKS, letters
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "print"
@@ -159,7 +161,7 @@ def unit_body(book: Book, unit: Unit, notes: str, mentions: list | None = None,
 # slower. In print the span goes and the mention is kept as (anchor, id of its block, offset):
 # the offset counts the letters and digits of the block's text before it, which survive any
 # line breaking, hyphenation or justification. The layout workers find the line that holds
-# that letter (printpdf.mention_anchors) and name the anchor there, as if the span were there.
+# that letter (parts.mention_anchors) and name the anchor there, as if the span were there.
 
 def _classes(el) -> list[str]:
     return (el.get("class") or "").split()

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from ..model import Book, Edition
 from ..print.layout import book_parts, environment, render_part
-from ..print.parts import PACKAGE_ROOT
+from ..print.engine import PACKAGE_ROOT
 from .sources import Locator, SourceRef, classes, parse_document
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "proof"

@@ -1,12 +1,12 @@
 """The page map of a print edition (every page's label and first words, every anchor's page) and the key of what it was laid out from."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from ..fsutil import tree_digest, write_atomic
 from ..model import Book, Edition
+from ..outputcache import Inputs
 
 
 def write_page_map(book: Book, edition: Edition, pages, cache: Path) -> None:
@@ -39,25 +39,38 @@ def write_page_map(book: Book, edition: Edition, pages, cache: Path) -> None:
         write_atomic(cache / "pagemap.json", text)
 
 
+# What, besides a book's sources, the print layout runs on: the installed distributions
+# that set its type (WeasyPrint and what it shapes, hyphenates and writes with), and pikepdf.
+LAYOUT_PACKAGES = ("weasyprint", "pydyf", "pyphen", "tinycss2", "cssselect2", "tinyhtml5", "fonttools",
+                   "pillow", "pikepdf")
+
+
+def layout_inputs(*labels: object) -> Inputs:
+    """Every input of the print layout but the book: the source of every module the print
+    package imports (found from its imports: a new module counts without being listed), its
+    styles and templates, the versions of LAYOUT_PACKAGES, and the font files of the faces."""
+    from ..fonts import FOLDER as BOLD_FACES
+    from .checks import FONT_DIR
+    from .engine import PACKAGE_ROOT, STYLES
+
+    inputs = Inputs(*labels).modules("bookbuild.print").packages(*LAYOUT_PACKAGES)
+    for path in STYLES:
+        inputs.file(path, path.relative_to(PACKAGE_ROOT).as_posix())
+    inputs.text("templates").tree(PACKAGE_ROOT / "templates" / "print")
+    return inputs.text("fonts").tree(FONT_DIR).tree(BOLD_FACES)
+
+
 def layout_key(book: Book) -> str:
-    """Changes whenever anything that can move a print page changes: sources, styles,
-    print templates and the print code."""
+    """Changes whenever anything that can move a print page changes: the book's sources
+    as read and its art, and every other input of the layout (`layout_inputs`)."""
     return layout_key_of(book.root, book.sources_key or None)
 
 
 def layout_key_of(root: Path, sources_key: str | None = None) -> str:
     """`layout_key` of the book folder `root`; its sources as given by `sources_key` (taken
     when reading began), else as they are now."""
-    here = Path(__file__).parent
-    repo = root.parent
-    paths = [repo / "styles" / "base.css", repo / "styles" / "print.css"] + list((repo / "templates" / "print").rglob("*.*"))
-    paths += [here / name for name in ("__init__.py", "layout.py", "parts.py")]
-    paths += [here.parent / name for name in ("read.py", "transform.py")]
-    digest = hashlib.sha256((sources_key or tree_digest(root, skip=("received",))).encode())
-    for path in sorted(p for p in paths if p.is_file()):
-        digest.update(str(path.relative_to(repo) if path.is_relative_to(repo) else path.name).encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+    inputs = layout_inputs("page map").text(sources_key or tree_digest(root, skip=("received",)))
+    return inputs.stats(root.parent / "images").hexdigest()
 
 
 def page_map_current(root: Path, cache: Path) -> bool:

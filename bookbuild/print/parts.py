@@ -1,7 +1,7 @@
 """Parts of a print edition laid out to PDFs: in worker processes, cached by a key of their inputs."""
 from __future__ import annotations
 
-import hashlib
+import functools
 import multiprocessing
 import os
 import re
@@ -14,15 +14,13 @@ from typing import Callable
 from .. import cachefile
 from . import engine
 from .checks import inspect_part
+from ..outputcache import Inputs
 from .deferral import Deferral
+from .pagemap import layout_inputs
 
 PX_TO_PT = engine.PX_TO_PT
 # A part this long is worth writing in two halves when asked to (Job.split).
 SPLIT_PAGES = 8
-# Raised whenever lay_out or the deferral change what a part's PDF holds; the checks a
-# cached part carries follow checks.py, whose text is part of the key.
-CACHE_VERSION = "part-5"
-CHECKS = Path(__file__).resolve().parent / "checks.py"
 
 
 @dataclass
@@ -147,20 +145,22 @@ def mention_anchors(items: list, mentions) -> dict[int, dict[str, tuple]]:
 # --- many parts: cache and worker processes ------------------------------------------------
 
 def _job_key(job: Job) -> str:
-    # The version from the package metadata: importing WeasyPrint costs 0.6 s.
-    from importlib.metadata import version
-
-    h = hashlib.sha256()
-    for part in (CACHE_VERSION, version("weasyprint"), job.page_css, job.html, repr(job.mentions),
-                 *(s.read_text(encoding="utf-8") for s in (*engine.STYLES, CHECKS))):
-        h.update(part.encode("utf-8"))
-        h.update(b"\0")
+    """The part's HTML, page CSS and index mentions, its pictures as files, and every other
+    input of the layout (pagemap.layout_inputs): no version number to raise by hand."""
+    inputs = Inputs("part", _layout_code(), job.page_css, job.html, repr(job.mentions))
     # A replaced photograph changes the page, not the HTML.
     for src in sorted(set(re.findall(r'<img[^>]*\ssrc="([^"]+)"', job.html))):
         path = Path(job.repository) / src
         stat = path.stat() if path.exists() else None
-        h.update(f"{src}:{stat.st_size if stat else 0}:{stat.st_mtime_ns if stat else 0}".encode())
-    return h.hexdigest()[:32]
+        inputs.text(f"{src}:{stat.st_size if stat else 0}:{stat.st_mtime_ns if stat else 0}")
+    return inputs.hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=1)
+def _layout_code() -> str:
+    # Once per process: a build's code does not change under it (the page map's key is
+    # taken afresh, since `make epub` compares it with a stored one).
+    return layout_inputs("part code").hexdigest()
 
 
 def _cached(cache: Path | None, key: str) -> PartPDF | None:

@@ -17,7 +17,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 COMMANDS = {
     "import": ("bookbuild.importer.command", "turn a received manuscript into book/"),
     "check-sources": ("bookbuild.checksources", "no-loss check of book/ against the received manuscript"),
-    "pdf": ("bookbuild.pdf", "the print interior: build/<slug>.pdf"),
+    "pdf": ("bookbuild.print", "the print interior: build/<slug>.pdf"),
     "epub": ("bookbuild.epub", "the EPUB 3 edition: build/<slug>.epub"),
     "lint": ("bookbuild.lint", "editorial checks over book/ (codes L001…)"),
     "dist": ("bookbuild.dist", "release bundle of every edition: dist/<version>/"),

@@ -1,6 +1,7 @@
 """Whole-output cache: a build whose inputs are all unchanged replays its messages and writes nothing."""
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -63,6 +64,19 @@ class Inputs:
                 self.text(*sorted(n for n in os.listdir(entry) if n.endswith((".dist-info", ".egg-info"))))
         return self
 
+    def packages(self, *names: str) -> Inputs:
+        """Installed distributions by name and version (`package_version`)."""
+        for name in names:
+            self.text(name, package_version(name))
+        return self
+
+    def modules(self, *names: str) -> Inputs:
+        """The source of every bookbuild module the named ones import, however indirectly (found
+        from their imports, so a new module counts without being listed here), by content."""
+        for path in module_files(names):
+            self.file(path, path.relative_to(REPOSITORY).as_posix())
+        return self
+
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
 
@@ -74,6 +88,61 @@ def walk(folder: Path, skip: tuple[str, ...] = ()) -> list[Path]:
         dirs[:] = sorted(d for d in dirs if d not in skip)
         found += [Path(top) / f for f in sorted(files)]
     return found
+
+
+def package_version(name: str) -> str:
+    """An installed distribution's version, from its metadata (importing WeasyPrint costs 0.6 s)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "absent"
+
+
+def module_path(name: str) -> Path | None:
+    """The file of a bookbuild module (`bookbuild.print.engine`), None for other modules."""
+    parts = name.split(".")
+    if parts[0] != PACKAGE.name:
+        return None
+    base = PACKAGE.joinpath(*parts[1:])
+    for path in (base / "__init__.py", base.with_suffix(".py")):
+        if path.is_file():
+            return path
+    return None
+
+
+def imported_modules(name: str) -> set[str]:
+    """The bookbuild modules that module `name` imports, at its top or inside a function."""
+    path = module_path(name)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            # `from . import x` imports the module x when there is one, else a name of the package.
+            submodules = {f"{base}.{a.name}" for a in node.names if module_path(f"{base}.{a.name}")}
+            found.update(submodules or {base})
+    return {m for m in found if module_path(m) is not None and m != name}
+
+
+def module_files(names) -> list[Path]:
+    """The files of the modules `names` and of every bookbuild module they import, transitively."""
+    seen: set[str] = set()
+    todo = [n for n in names if module_path(n) is not None]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            # Importing a module runs its packages' __init__ first.
+            parents = {name.rsplit(".", n)[0] for n in range(1, name.count(".") + 1)}
+            todo.extend((imported_modules(name) | parents) - seen)
+    return sorted(module_path(n) for n in seen)
 
 
 class Stamp:

@@ -25,7 +25,7 @@ def test_a_command_imports_its_own_module_only():
     """`build.py lint` does not pay for the print and EPUB code (nor WeasyPrint's import)."""
     probe = ("import sys\nfrom bookbuild import cli\ntry:\n    cli.main(['lint', '--help'])\n"
              "except SystemExit:\n    pass\nprint(sorted(m for m in sys.modules if m in "
-             "('bookbuild.pdf', 'bookbuild.epub', 'bookbuild.dist', 'weasyprint')))")
+             "('bookbuild.print', 'bookbuild.epub', 'bookbuild.dist', 'weasyprint')))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPOSITORY, capture_output=True, text=True)
     assert "--unknown-words" in out.stdout            # lint's own options are there
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -12,7 +12,7 @@ from lxml import etree
 
 from bookbuild import cli, completeness
 from bookbuild.errors import BuildError, Problems
-from bookbuild.printlayout import book_parts, environment, render_part
+from bookbuild.print.layout import book_parts, environment, render_part
 from bookbuild.read import read_book
 from bookbuild.transform import letters, transform
 

@@ -18,7 +18,7 @@ from lxml import etree
 
 from bookbuild import cli, validate
 from bookbuild.dist import barcode, cover, onix, pdfx
-from bookbuild.pdf import pdf_fonts
+from bookbuild.print.checks import pdf_fonts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "mini-book"

@@ -243,7 +243,7 @@ def test_without_first_words_pages_still_hold_their_anchors(repo, tmp_path):
 
 
 def test_the_pdf_builds_page_map_is_used_by_default(tmp_path):
-    pytest.importorskip("bookbuild.pdf", reason="the print build is not there yet")
+    pytest.importorskip("bookbuild.print", reason="the print build is not there yet")
     repo = copy_book(tmp_path)
     assert main(["-q", "pdf", "--book", str(repo / "book")]) == 0
     page_map = json.loads((repo / "build" / "cache" / "pagemap.json").read_text(encoding="utf-8"))
@@ -640,7 +640,7 @@ def at_first_words(words_after: list[str], first_words: str) -> bool:
 def at_block_start(marker: etree._Element) -> bool:
     """Right before a block, or no text between the start of the block (or the contents'
     entry) holding the marker and the marker."""
-    from bookbuild.epubmarkup import BLOCKS, STRUCTURAL
+    from bookbuild.epub.pagebreaks import BLOCKS, STRUCTURAL
 
     after = marker.getnext()
     if not (marker.tail or "").strip() and after is not None and after.tag in BLOCKS | STRUCTURAL:
@@ -820,7 +820,7 @@ def read_bytes_as_files(data: bytes) -> dict[str, bytes]:
 def test_markers_stay_out_of_names_and_figures_follow_print():
     """A page that begins with a name is marked before its span, one that begins inside a
     name after it; a figure print moved after the next block moves in the ebook too."""
-    from bookbuild import epubmarkup as mk
+    from bookbuild.epub import markup as mk, pagebreaks as pb
 
     root = mk.parse_fragment(
         '<section id="s"><p id="a">One two three four five six seven.</p>'
@@ -828,17 +828,17 @@ def test_markers_stay_out_of_names_and_figures_follow_print():
         '<p id="b">Eight nine <span class="ix" id="m1">Mikhail Ivanovich Kalinin</span> ten eleven '
         'twelve thirteen.</p><p id="c">Then <span class="ix" id="m2">Kalinin</span> spoke at '
         'length to the congress.</p></section>')
-    mk.follow_print_figures(root, {"fig-x": 1})
+    pb.follow_print_figures(root, {"fig-x": 1})
     assert [el.get("id") for el in root[0]] == ["a", "b", "fig-x", "c"]
-    pages = [mk.PageStart("1", "One two three four five six"),
-             mk.PageStart("2", "Ivanovich Kalinin ten eleven twelve"),
-             mk.PageStart("3", "A caption of the figure here"),
-             mk.PageStart("4", "Kalinin spoke at length to the")]
-    placed = mk.place_pagebreaks([("doc", root)], pages, {"a": 0, "m1": 0, "fig-x": 2, "m2": 3})
+    pages = [pb.PageStart("1", "One two three four five six"),
+             pb.PageStart("2", "Ivanovich Kalinin ten eleven twelve"),
+             pb.PageStart("3", "A caption of the figure here"),
+             pb.PageStart("4", "Kalinin spoke at length to the")]
+    placed = pb.place_pagebreaks([("doc", root)], pages, {"a": 0, "m1": 0, "fig-x": 2, "m2": 3})
     assert [p.label for p in placed] == ["1", "2", "3", "4"]
     for marker in root.iter(mk.h("span")):
         if marker.get(mk.EPUB_TYPE) == "pagebreak":
-            assert not any(mk.is_name(a) for a in marker.iterancestors()), marker.get("id")
+            assert not any(pb.is_name(a) for a in marker.iterancestors()), marker.get("id")
     by_label = {p.label: p for p in placed}
     page2 = root.find(".//*[@id='page-2']")
     assert page2.getprevious().get("id") == "m1" and "inside the name" in by_label["2"].reason

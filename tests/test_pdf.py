@@ -179,7 +179,7 @@ def test_index_gives_the_pages_where_names_occur(pdf, pages, page_map, tmp_path)
 def test_index_mentions_leave_the_print_html_and_land_on_the_lines_that_hold_them(pdf, page_map, tmp_path):
     """Print sets the text without the mentions' spans; each mention's anchor is then a named
     destination on the page, at the line, where its name is printed."""
-    from bookbuild.printlayout import book_parts, environment, render_part
+    from bookbuild.print.layout import book_parts, environment, render_part
     from bookbuild.transform import transform
 
     book = transform(read_book(FIXTURE / "book", tmp_path))
@@ -206,7 +206,7 @@ def test_index_mentions_leave_the_print_html_and_land_on_the_lines_that_hold_the
 def test_unwrap_mentions_counts_the_letters_of_its_block():
     from lxml import html as lxml_html
 
-    from bookbuild.printlayout import letters, unwrap_mentions
+    from bookbuild.print.layout import letters, unwrap_mentions
 
     root = lxml_html.fragment_fromstring(
         '<ul><li id="l1">Then <em>Iu. <span class="ix" id="ix-a-1">Larin</span></em> wrote'
@@ -226,7 +226,7 @@ def test_unwrap_mentions_counts_the_letters_of_its_block():
 def test_the_ebooks_page_map_is_the_print_builds_without_heads_or_pdf(built, page_map, tmp_path):
     """`make epub` lays out the pages alone (no running heads, folios or assembly): the page map
     must be the one the PDF build wrote."""
-    from bookbuild.pdf import ebook_page_map
+    from bookbuild.print import ebook_page_map
     from bookbuild.transform import transform
 
     book = transform(read_book(FIXTURE / "book", tmp_path / "cache"))

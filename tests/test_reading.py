@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild import epubmarkup
+from bookbuild.epub import markup as epubmarkup
 from bookbuild.cli import main
 from bookbuild.readingcheck import run_reading_check
 

@@ -225,7 +225,7 @@ def test_a_release_set_aside_by_a_killed_run_is_put_back(tmp_path):
 
 def test_an_edit_during_layout_makes_the_next_build_redo_the_page_map(copy):
     """The page map is keyed by the sources as they were read, not as they are when it is written."""
-    from bookbuild.pdf import page_map_current
+    from bookbuild.print.pagemap import page_map_current
 
     chapter = copy / "book" / "text" / "03-the-turn.md"
     proc = subprocess.Popen([sys.executable, str(REPOSITORY / "build.py"), "pdf", "--book", "book"], cwd=copy,

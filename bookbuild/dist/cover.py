@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import io
-import logging
 import re
 import subprocess
 import tempfile
@@ -173,36 +172,12 @@ def render_html(book: Book, edition: Edition, g: Geometry, blurb: Markup, moment
 
 # --- to PDF and PNG -----------------------------------------------------------------------
 
-class _Warnings(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 def render_pdf(html: str, variant: str | None) -> tuple[bytes, list[str]]:
     """WeasyPrint's PDF of the cover and its warnings; the design fetches nothing (the
     photograph comes as a data URI), so every URL is refused."""
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
+    from ..print.engine import standalone_pdf
 
-    class NoFetching(URLFetcher):
-        def fetch(self, url, headers=None):
-            if url.startswith("data:"):
-                return super().fetch(url, headers)
-            raise ValueError(f"{url}: a cover fetches nothing")
-
-    collector = _Warnings()
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(collector)
-    try:
-        data = HTML(string=html, base_url=str(TEMPLATES) + "/", url_fetcher=NoFetching()).write_pdf(
-            pdf_variant=variant)
-    finally:
-        logger.removeHandler(collector)
-    return data, collector.messages
+    return standalone_pdf(html, base_url=str(TEMPLATES) + "/", data_only=True, variant=variant)
 
 
 def to_png(pdf: bytes, size: tuple[int, int]) -> bytes:

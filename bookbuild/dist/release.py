@@ -276,12 +276,12 @@ class Built:
     spine_in: float | None = None
     geometry: cover.Geometry | None = None
     extent: onix.Extent | None = None
-    layout: object = None          # printlayout.PrintedBook, for the ebook's page map
+    layout: object = None          # print.layout.PrintedBook, for the ebook's page map
 
 
 @contextmanager
 def source_date_epoch(moment: datetime):
-    """The interior's PDF dates come from SOURCE_DATE_EPOCH (printlayout.source_date)."""
+    """The interior's PDF dates come from SOURCE_DATE_EPOCH (print.layout.source_date)."""
     before = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
     try:
@@ -313,7 +313,8 @@ def build_print(book: Book, edition: Edition, blurb, moment: datetime, cache: Pa
     """Interior and cover of one print edition, both PDF/X-1a, the cover sized by the interior."""
     import pikepdf
 
-    from ..pdf import build_pdf, check_fonts
+    from ..print import build_pdf
+    from ..print.checks import check_fonts
 
     c = book.config
     name = stem(book, edition)
@@ -373,7 +374,7 @@ def build_ebook(book: Book, edition: Edition, built: dict[str, Built], blurb, mo
                 say) -> list[Output]:
     """The EPUB with its page-list from the print edition it follows, and its cover image."""
     from ..epub import build as build_epub, parse_page_map
-    from ..pdf import write_page_map
+    from ..print.pagemap import write_page_map
 
     c = book.config
     source = built.get(edition.page_source)
@@ -397,7 +398,7 @@ def finish_epub(data: bytes, png: bytes, moment: datetime) -> bytes:
 
     Done to the finished zip, so that the committed images/ stay as they are and the
     EPUB build keeps choosing its own cover outside releases."""
-    from ..epubpackage import zip_epub
+    from ..epub.package import zip_epub
 
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         files = {name: zf.read(name) for name in zf.namelist()}

@@ -15,7 +15,7 @@ from ..config import display_path
 from ..errors import BuildError, Problems
 from ..fsutil import write_atomic
 from ..model import DATA_ROLES
-from ..printpdf import PACKAGE_ROOT
+from ..print.engine import PACKAGE_ROOT
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "proof"
 
@@ -36,7 +36,7 @@ def run(args) -> int:
     # The layout worker starts first, and imports WeasyPrint while this process imports
     # and reads the rest.
     from ..fsutil import sweep_leftovers
-    from ..printpdf import Pool
+    from ..print.parts import Pool
 
     started = time.monotonic()
     root = Path(args.book).resolve()
@@ -50,7 +50,8 @@ def run(args) -> int:
 
 
 def _run(args, started: float, root: Path, cache: Path, pool) -> int:
-    from ..pdf import check_font_installed, print_edition
+    from ..print import print_edition
+    from ..print.checks import check_font_installed
     from ..read import read_book
     from ..transform import transform
     from .changes import changed_marks, changes_since, version
@@ -154,8 +155,7 @@ def _page_count(pdf: bytes | None) -> int:
 
 def changes_sheet(book, edition, interior, changes, changed: set[str], slug, unit) -> bytes:
     """The first sheet(s) under --since: every changed block with its page and sheet."""
-    from weasyprint import HTML
-
+    from ..print.engine import standalone_pdf
     from .changes import unplaced
     from .sheets import MARGIN_X, MARGIN_Y, sheet_size
 
@@ -173,7 +173,7 @@ def changes_sheet(book, edition, interior, changes, changed: set[str], slug, uni
             unit=unit.title if unit else "", width=f"{width:.2f}", height=f"{height:.2f}",
             margin_x=f"{MARGIN_X:.2f}", margin_y=f"{MARGIN_Y:.2f}",
             css=(TEMPLATES / "changes.css").read_text(encoding="utf-8"))
-        return HTML(string=html).write_pdf()
+        return standalone_pdf(html)[0]
 
     # The sheet numbers in the list count the list's own pages.
     first = render(1)

@@ -13,8 +13,8 @@ from lxml import html as lxml_html
 from markupsafe import Markup
 
 from ..model import Book, Edition
-from ..printlayout import book_parts, environment, render_part
-from ..printpdf import PACKAGE_ROOT
+from ..print.layout import book_parts, environment, render_part
+from ..print.engine import PACKAGE_ROOT
 from .sources import Locator, SourceRef, classes, parse_document
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "proof"

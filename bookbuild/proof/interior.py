@@ -9,10 +9,12 @@ from pathlib import Path
 from ..config import display_path
 from ..errors import BuildError, Problems
 from ..model import Book, Edition, Unit
-from ..pdf import build_pdf, layout_key, write_page_map
-from ..printlayout import (Part, Slot, book_parts, environment, furniture_html, metadata, outline,
+from ..print import build_pdf
+from ..print.pagemap import layout_key, write_page_map
+from ..print.layout import (Part, Slot, book_parts, environment, furniture_html, metadata, outline,
                            page_css, print_book, render_part, roman)
-from ..printpdf import Job, Outline, PartPDF, Pool, Sheet, assemble
+from ..print.assemble import Outline, Sheet, assemble
+from ..print.parts import Job, PartPDF, Pool
 from .sources import Locator, SourceRef, add_ids, first_words, parse_document
 
 ID_PREFIX = "src"

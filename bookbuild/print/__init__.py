@@ -1,23 +1,18 @@
 """`build.py pdf`: the print interior of one edition, build/<slug>.pdf, with its page map."""
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from .config import display_path
-from .errors import BuildError, Problem, Problems, shown
-from .fsutil import sweep_leftovers, tree_digest, write_atomic
-from .model import Book, Edition
+from ..config import display_path
+from ..errors import BuildError, Problem, Problems, shown
+from ..fsutil import sweep_leftovers, write_atomic
+from ..model import Book, Edition
+from .pagemap import page_map_current, write_page_map
 
-FONT_FAMILY = "EB Garamond 12"
 
 
 def add_arguments(parser) -> None:
@@ -29,8 +24,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .read import read_book
-    from .transform import transform
+    from ..read import read_book
+    from ..transform import transform
 
     started = time.monotonic()
     root = Path(args.book).resolve()
@@ -40,7 +35,7 @@ def run(args) -> int:
     last = LastBuild(args, root, out_dir, cache)
     if last.replayed():
         return 0
-    from .printpdf import Pool
+    from .parts import Pool
 
     quiet = getattr(args, "quiet", False)
     say = None if quiet else (lambda message: print(f"pdf: {message}", file=sys.stderr, flush=True))
@@ -89,8 +84,8 @@ def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | No
               workers: int | None = None, say=None, pool=None, pages_only: bool = False):
     """Lay out and assemble the PDF in memory; layout and font problems go into `problems`.
     `pages_only` stops at the page map (`result.pages`), with no PDF and no checks of it."""
-    from .pdfcheck import check_coverage, check_layout
-    from .printlayout import print_book
+    from .checks import check_coverage, check_font_installed, check_fonts, check_layout, check_printer
+    from .layout import print_book
 
     check_font_installed(problems)
     if problems.errors:
@@ -112,122 +107,6 @@ def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | No
     check_layout(book, result, problems)
     check_printer(book, edition, result.pdf, result.pages.labels, problems)
     return result.pdf, result
-
-
-def check_printer(book: Book, edition: Edition, data: bytes, labels: list[str], problems: Problems) -> None:
-    """The interior against the rules of the edition's printer (printers/*.yaml), if it names one."""
-    from . import printers
-    from .config import Positions
-
-    place = printers.Place(Positions(book.root / "book.yaml"), edition.name)
-    profile = printers.edition_profile(edition, problems, place)
-    if profile is not None:
-        printers.check_interior(data, edition, profile, labels, problems, place)
-
-
-def check_font_installed(problems: Problems) -> None:
-    """Regular and italic from Debian, bold and bold italic made from PyPI's variable font."""
-    from .fonts import FontMissing, bold_faces
-
-    try:
-        bold_faces(say=lambda message: print(message, file=sys.stderr))
-    except FontMissing as exc:
-        problems.error("requirements.txt", 0, 0, "P005", f"EB Garamond Bold: {exc}")
-    fc_list = shutil.which("fc-list")
-    if not fc_list:
-        return
-    found = subprocess.run([fc_list, FONT_FAMILY, "family"], capture_output=True, text=True).stdout
-    if not found.strip():
-        problems.error("scripts/ensure-system.sh", 0, 0, "P005", f'font "{FONT_FAMILY}" is not installed '
-                                                                 "(Debian: apt-get install fonts-ebgaramond)")
-
-
-def pdf_fonts(data: bytes) -> list[tuple[str, bool]]:
-    """(base font name, embedded?) for every font the PDF's pages use."""
-    import pikepdf
-
-    fonts: dict[str, bool] = {}
-    with pikepdf.open(io.BytesIO(data)) as pdf:
-        for page in pdf.pages:
-            resources = page.obj.get("/Resources", {})
-            for font in (resources.get("/Font") or {}).values():
-                descendant = font.get("/DescendantFonts")
-                desc_font = descendant[0] if descendant else font
-                descriptor = desc_font.get("/FontDescriptor")
-                embedded = descriptor is not None and any(
-                    k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
-                name = str(font.get("/BaseFont", "?")).lstrip("/")
-                fonts[name] = fonts.get(name, True) and embedded
-    return sorted(fonts.items())
-
-
-def check_fonts(data: bytes, problems: Problems, where: str) -> None:
-    for name, embedded in pdf_fonts(data):
-        family = name.split("+", 1)[-1]
-        if not embedded:
-            problems.error(where, 0, 0, "P004", f"font {family} is not embedded")
-        elif not family.startswith("EB-Garamond"):
-            problems.warning(where, 0, 0, "P006", f"some characters fell back to {family}: "
-                                                  "EB Garamond has no glyph for them")
-
-
-def write_page_map(book: Book, edition: Edition, pages, cache: Path) -> None:
-    """anchor id → page label and index, every page's label and first words, the figures
-    print set after text that followed them, and the printed index: for the EPUB."""
-    by_page: dict[int, list[str]] = {}
-    for anchor, index in pages.anchors.items():
-        by_page.setdefault(index, []).append(anchor)
-    after = None
-    page_list = []
-    for index, label in enumerate(pages.labels):
-        page_list.append({"label": label, "index": index, "after": after, "text": pages.first_words[index]})
-        if by_page.get(index):
-            after = by_page[index][-1]
-    data = {
-        "key": layout_key(book),
-        "edition": edition.name,
-        "pages": page_list,
-        "anchors": {a: pages.labels[i] for a, i in pages.anchors.items()},
-        "anchor_pages": dict(pages.anchors),
-        "figures_moved": dict(pages.moved),
-        # The index as printed, entry by entry: the EPUB's carries the same locators.
-        "index": [{"letter": letter, "entries": [{"id": e.id, "locators": e.locators, "see_sep": e.see_sep}
-                                                 for e in entries]}
-                  for letter, entries in pages.index],
-    }
-    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
-    write_atomic(cache / f"pagemap-{edition.name}.json", text)
-    if any(e.page_source == edition.name for e in book.config.editions.values()):
-        write_atomic(cache / "pagemap.json", text)
-
-
-def layout_key(book: Book) -> str:
-    """Changes whenever anything that can move a print page changes: sources, styles,
-    print templates and the print code."""
-    return layout_key_of(book.root, book.sources_key or None)
-
-
-def layout_key_of(root: Path, sources_key: str | None = None) -> str:
-    """`layout_key` of the book folder `root`; its sources as given by `sources_key` (taken
-    when reading began), else as they are now."""
-    here = Path(__file__).parent
-    repo = root.parent
-    paths = [repo / "styles" / "base.css", repo / "styles" / "print.css"] + list((repo / "templates" / "print").rglob("*.*"))
-    paths += [here / name for name in ("pdf.py", "printlayout.py", "printpdf.py", "read.py", "transform.py")]
-    digest = hashlib.sha256((sources_key or tree_digest(root, skip=("received",))).encode())
-    for path in sorted(p for p in paths if p.is_file()):
-        digest.update(str(path.relative_to(repo) if path.is_relative_to(repo) else path.name).encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
-def page_map_current(root: Path, cache: Path) -> bool:
-    """Whether the ebook's page map (cache/pagemap.json) was made from these sources and code."""
-    try:
-        return json.loads((cache / "pagemap.json").read_text(encoding="utf-8")).get("key") == \
-            layout_key_of(root)
-    except (OSError, ValueError):
-        return False
 
 
 def ebook_page_map(book: Book, cache: Path, say=None, pool=None) -> Path | None:
@@ -259,7 +138,7 @@ class LastBuild:
     """The last build of this edition (bookbuild/outputcache.py) and this build's key."""
 
     def __init__(self, args, root: Path, out_dir: Path, cache: Path):
-        from .outputcache import Inputs, Stamp
+        from ..outputcache import Inputs, Stamp
 
         self.quiet = getattr(args, "quiet", False)
         self.cache = cache

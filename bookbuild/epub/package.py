@@ -10,7 +10,7 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import cachefile
+from .. import cachefile
 
 FONT_DIR = Path("/usr/share/fonts/opentype/ebgaramond")
 # Regular and italic from Debian; bold and bold italic made by bookbuild/fonts.py (Debian's
@@ -21,7 +21,7 @@ BOLD_FACES = {"EBGaramond-Bold.ttf": "bold", "EBGaramond-BoldItalic.ttf": "bold-
 
 
 def font_files() -> dict[str, Path]:
-    from .fonts import bold_faces
+    from ..fonts import bold_faces
 
     made = bold_faces()
     return {**REGULAR_FACES, **{name: made[face] for name, face in BOLD_FACES.items()}}

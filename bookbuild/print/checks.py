@@ -1,7 +1,9 @@
 """Checks of the print interior: type outside the text block, stranded headings and captions, versos, font coverage."""
 from __future__ import annotations
 
+import io
 import re
+import sys
 import shutil
 import subprocess
 import unicodedata
@@ -10,11 +12,11 @@ from pathlib import Path
 
 from lxml import etree
 
-from .config import display_path
-from .errors import Problems
-from .model import Book
-from .printpdf import PX_TO_PT
-from .read import parse_fragment
+from ..config import display_path
+from ..errors import Problems
+from ..model import Book, Edition
+from .engine import PX_TO_PT, FlowItem, box_text, content_area, glyph_extents, page_boxes
+from ..read import parse_fragment
 
 # Justification and kerning land a glyph a hair past the edge; a tenth of a point cannot be seen.
 TOLERANCE_PT = 0.1
@@ -26,77 +28,21 @@ HEADING_CLASSES = {"part-head", "letter", "doc-head"}
 
 # --- in the worker: what the laid-out boxes of one part show ------------------------------
 
-@dataclass
-class FlowItem:
-    """A line of text or an image on a page: in the main flow or in the footnote area."""
-
-    page: int
-    box: object
-    elements: tuple
-    footnote: bool
-
-
-def flow_items(pages: list) -> list[FlowItem]:
-    """Every line and image of laid-out WeasyPrint page boxes, page by page, in order."""
-    from weasyprint.formatting_structure import boxes
-
-    items: list[FlowItem] = []
-    for number, page in enumerate(pages):
-        root, *others = page.children
-        _collect(root, number, [], items, footnote=False)
-        for child in others:
-            if isinstance(child, boxes.FootnoteAreaBox):
-                _collect(child, number, [], items, footnote=True)
-    return items
-
-
 def inspect_part(document, items: list[FlowItem]) -> tuple[list[dict], int]:
     """Findings on a laid-out WeasyPrint document (`items`: its flow_items), as plain data for
     the cache, and the page its first line of text is on (where the part opens)."""
     findings = [*_overset(document, items), *_stranded_headings(items), *_split_figures(items)]
-    opening = next((i.page for i in items if not i.footnote and _text(i.box).strip()), 0)
+    opening = next((i.page for i in items if not i.footnote and box_text(i.box).strip()), 0)
     return findings, opening
 
 
-def _collect(box, page: int, elements: list, out: list[FlowItem], footnote: bool) -> None:
-    from weasyprint.formatting_structure import boxes
-
-    pushed = box.element is not None and (not elements or elements[-1] is not box.element)
-    if pushed:
-        elements.append(box.element)
-    if isinstance(box, (boxes.LineBox, boxes.ReplacedBox)):
-        out.append(FlowItem(page, box, tuple(elements), footnote))
-    else:
-        for child in box.children:
-            if isinstance(child, boxes.Box):
-                _collect(child, page, elements, out, footnote)
-    if pushed:
-        elements.pop()
-
-
-def _text(box) -> str:
-    from weasyprint.formatting_structure import boxes
-
-    return "".join(b.text for b in box.descendants() if isinstance(b, boxes.TextBox))
-
-
-def _glyph_extents(box):
-    """(left, right) of every glyph run and image of a line, in px."""
-    from weasyprint.formatting_structure import boxes
-
-    for b in box.descendants():
-        if isinstance(b, boxes.TextBox) and b.text.strip() or isinstance(b, boxes.ReplacedBox):
-            yield b.position_x, b.position_x + b.width
-
-
 def _overset(document, items: list[FlowItem]) -> list[dict]:
+    pages = page_boxes(document)
     findings = []
     for item in items:
-        page_box = document.pages[item.page]._page_box
-        left, top = page_box.content_box_x(), page_box.content_box_y()
-        right, bottom = left + page_box.width, top + page_box.height
+        left, top, right, bottom = content_area(pages[item.page])
         over = {"left": 0.0, "right": 0.0, "bottom": 0.0}
-        for x1, x2 in _glyph_extents(item.box):
+        for x1, x2 in glyph_extents(item.box):
             over["left"] = max(over["left"], left - x1)
             over["right"] = max(over["right"], x2 - right)
         over["bottom"] = item.box.position_y + item.box.height - bottom
@@ -104,7 +50,7 @@ def _overset(document, items: list[FlowItem]) -> list[dict]:
         if amount * PX_TO_PT > TOLERANCE_PT:
             findings.append({"kind": "overset", "page": item.page, "side": side,
                              "amount": round(amount * PX_TO_PT, 1),
-                             "text": " ".join(_text(item.box).split())})
+                             "text": " ".join(box_text(item.box).split())})
     return findings
 
 
@@ -253,7 +199,7 @@ VARIATION_SELECTORS = (range(0xFE00, 0xFE10), range(0xE0100, 0xE01F0))
 def font_files() -> dict[str, Path]:
     """The files the book's faces come from: regular and italic as fontconfig finds the family
     (Debian's paths as a fallback), bold and bold italic from bookbuild/fonts.py."""
-    from .fonts import bold_faces
+    from ..fonts import bold_faces
 
     found: dict[str, Path] = dict(bold_faces())
     fc_list = shutil.which("fc-list")
@@ -379,3 +325,65 @@ def _first_place(path: Path, context: str, ch: str) -> tuple[int, int]:
     if at < 0:
         return 0, 0
     return source.count("\n", 0, at) + 1, at - source.rfind("\n", 0, at)
+
+
+# --- the PDF: its fonts, its printer's rules ----------------------------------------------
+
+FONT_FAMILY = "EB Garamond 12"
+
+
+def check_printer(book: Book, edition: Edition, data: bytes, labels: list[str], problems: Problems) -> None:
+    """The interior against the rules of the edition's printer (printers/*.yaml), if it names one."""
+    from .. import printers
+    from ..config import Positions
+
+    place = printers.Place(Positions(book.root / "book.yaml"), edition.name)
+    profile = printers.edition_profile(edition, problems, place)
+    if profile is not None:
+        printers.check_interior(data, edition, profile, labels, problems, place)
+
+
+def check_font_installed(problems: Problems) -> None:
+    """Regular and italic from Debian, bold and bold italic made from PyPI's variable font."""
+    from ..fonts import FontMissing, bold_faces
+
+    try:
+        bold_faces(say=lambda message: print(message, file=sys.stderr))
+    except FontMissing as exc:
+        problems.error("requirements.txt", 0, 0, "P005", f"EB Garamond Bold: {exc}")
+    fc_list = shutil.which("fc-list")
+    if not fc_list:
+        return
+    found = subprocess.run([fc_list, FONT_FAMILY, "family"], capture_output=True, text=True).stdout
+    if not found.strip():
+        problems.error("scripts/ensure-system.sh", 0, 0, "P005", f'font "{FONT_FAMILY}" is not installed '
+                                                                 "(Debian: apt-get install fonts-ebgaramond)")
+
+
+def pdf_fonts(data: bytes) -> list[tuple[str, bool]]:
+    """(base font name, embedded?) for every font the PDF's pages use."""
+    import pikepdf
+
+    fonts: dict[str, bool] = {}
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            resources = page.obj.get("/Resources", {})
+            for font in (resources.get("/Font") or {}).values():
+                descendant = font.get("/DescendantFonts")
+                desc_font = descendant[0] if descendant else font
+                descriptor = desc_font.get("/FontDescriptor")
+                embedded = descriptor is not None and any(
+                    k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+                name = str(font.get("/BaseFont", "?")).lstrip("/")
+                fonts[name] = fonts.get(name, True) and embedded
+    return sorted(fonts.items())
+
+
+def check_fonts(data: bytes, problems: Problems, where: str) -> None:
+    for name, embedded in pdf_fonts(data):
+        family = name.split("+", 1)[-1]
+        if not embedded:
+            problems.error(where, 0, 0, "P004", f"font {family} is not embedded")
+        elif not family.startswith("EB-Garamond"):
+            problems.warning(where, 0, 0, "P006", f"some characters fell back to {family}: "
+                                                  "EB Garamond has no glyph for them")

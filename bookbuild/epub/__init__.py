@@ -16,15 +16,16 @@ from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, Stric
 from lxml import etree
 from markupsafe import Markup
 
-from . import epubmarkup as mk
-from .epubpackage import FONT_DIR, iso_modified, sources_modified, subset_fonts, text_cover, zip_epub
-from .config import display_path
-from .errors import BuildError, Problems, shown
-from .fsutil import sweep_leftovers, write_atomic
-from .model import FRONT_ROLES, Book, Unit
-from .outputcache import Inputs, Stamp
+from . import markup as mk
+from . import pagebreaks as pb
+from .package import FONT_DIR, iso_modified, sources_modified, subset_fonts, text_cover, zip_epub
+from ..config import display_path
+from ..errors import BuildError, Problems, shown
+from ..fsutil import sweep_leftovers, write_atomic
+from ..model import FRONT_ROLES, Book, Unit
+from ..outputcache import Inputs, Stamp
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates" / "epub"
 STYLESHEET = ROOT / "styles" / "epub.css"
 PAGE_MAP = Path("build") / "cache" / "pagemap.json"
@@ -97,13 +98,14 @@ def run(args: argparse.Namespace) -> int:
     if record is not None:
         return replay(record, args, root.parent / "build")
 
-    from .read import read_book
-    from .transform import transform
+    from ..read import read_book
+    from ..transform import transform
 
     page_map_path = candidate
     if candidate is not None and not args.page_map:
-        from .pdf import ebook_page_map, page_map_current
-        from .printpdf import Pool
+        from ..print import ebook_page_map
+        from ..print.pagemap import page_map_current
+        from ..print.parts import Pool
 
         # A print layout is due: its workers get ready while the book is read.
         with Pool(cache / "print") as pool:
@@ -116,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         book = transform(read_book(root))
     raw_map = read_bytes(page_map_path)
     page_map = parse_page_map(raw_map) if raw_map is not None else None
-    placed: list[mk.Placed] = []
+    placed: list[pb.Placed] = []
     data = build(book, page_map, cache, placed)
     out = Path(args.output) if args.output else book.repository / "build" / f"{book.config.slug}.epub"
     write_atomic(out, data)
@@ -134,12 +136,12 @@ def run(args: argparse.Namespace) -> int:
     used = raw_map if page_map_path == candidate else read_bytes(candidate)
     stamp.save(output_key(sources, used), {out: data}, warnings, summary)
     if args.check:
-        from .validate import check
+        from ..validate import check
         return check(out, book.repository / "build")
     return 0
 
 
-def page_list_summary(path: Path, placed: list[mk.Placed]) -> str:
+def page_list_summary(path: Path, placed: list[pb.Placed]) -> str:
     others = [p.label for p in placed if p.reason]
     return (f"page-list from {path}: {len(placed)} pages, {len(placed) - len(others)} at their first words"
             + (f", {len(others)} at a block's start ({', '.join(others)})" if others else ""))
@@ -175,7 +177,7 @@ def replay(record: dict, args: argparse.Namespace, build_dir: Path) -> int:
     if not args.quiet:
         print(f"epub: up to date, nothing changed: {record['summary']}", file=sys.stderr)
     if args.check:
-        from .validate import check
+        from ..validate import check
         return check(Path(next(iter(record["outputs"]))), build_dir)
     return 0
 
@@ -198,7 +200,7 @@ def build(book: Book, page_map: dict | None, cache: Path | None = None,
           placed: list | None = None) -> bytes:
     """The EPUB's bytes; raises BuildError listing every problem. Compiled templates,
     subset fonts and the generated cover are kept in `cache` when given; `placed`, when
-    given, receives every page-break marker (mk.Placed: where it went, and why when it
+    given, receives every page-break marker (pb.Placed: where it went, and why when it
     is not at its print page's first words).
 
     Written with zipfile from our own XHTML, OPF and nav rather than EbookLib:
@@ -227,12 +229,12 @@ def build(book: Book, page_map: dict | None, cache: Path | None = None,
             doc.root = render_index(book, env, doc_of, page_map)
     nav = nav_doc(book, env, spine)
     spine.insert(next(i for i, d in enumerate(spine) if d.name == "copyright") + 1, nav)
-    pages: list[mk.Placed] = []
+    pages: list[pb.Placed] = []
     if page_map:
         # The ebook follows print's order where print set a figure after the text after it.
         for doc in docs:
-            mk.follow_print_figures(doc.root, page_map.get("moved", {}))
-        pages = mk.place_pagebreaks([(d.name, d.root) for d in spine], page_map["pages"],
+            pb.follow_print_figures(doc.root, page_map.get("moved", {}))
+        pages = pb.place_pagebreaks([(d.name, d.root) for d in spine], page_map["pages"],
                                     ebook_anchors(book, page_map["anchors"]))
         add_page_list(nav, env, pages)
     if placed is not None:
@@ -465,7 +467,7 @@ def render_index(book: Book, env: Environment, doc_of: dict[str, str],
     index, every entry carries print's locators (pages, ranges and the biography's page in
     italics), each linking the mention it names; with an older page map, one locator per
     print page of the mentions; without one, running numbers and a link to the biography."""
-    from .printlayout import index_order, see_separator
+    from ..print.layout import index_order, see_separator
 
     printed = {e["id"]: e["locators"] for g in (page_map or {}).get("index", []) for e in g["entries"]}
     headings = {h.id: h for h in book.index}
@@ -573,7 +575,7 @@ def data_doc(role: str, book: Book, env: Environment) -> Doc:
     elif role == "congresses":
         root = render_fragment(env, "congresses.xhtml.j2", title=title, groups=book.congresses)
     else:
-        from .read import unwrap_paragraph
+        from ..read import unwrap_paragraph
 
         # One paragraph per person, name and text together, as in print and the manuscript.
         people = [{"person": p, "text": Markup(unwrap_paragraph(p.text_html))} for p in book.people]
@@ -613,7 +615,7 @@ def nav_doc(book: Book, env: Environment, spine: list[Doc]) -> Doc:
                body_type="frontmatter")
 
 
-def add_page_list(nav: Doc, env: Environment, pages: list[mk.Placed]) -> None:
+def add_page_list(nav: Doc, env: Environment, pages: list[pb.Placed]) -> None:
     """The page-list nav, after the contents and landmarks."""
     if not pages:
         return
@@ -790,7 +792,7 @@ def illustrations(n: int) -> str:
 
 def retail_problems(book: Book) -> list:
     """What keeps the ebook from a store: its own ISBN and a full publication date."""
-    from .errors import Problem
+    from ..errors import Problem
 
     ebook = ebook_edition(book)
     yaml_path = book.root / "book.yaml"
@@ -817,7 +819,7 @@ def parse_page_map(data: bytes) -> dict:
     page it landed on) and `labels` (id → that page's label), `moved` (figures print set
     after the blocks that followed them: id → how many) and `index` (the printed index)."""
     pages = json.loads(data)
-    starts = [mk.PageStart(str(p["label"]), p.get("text")) for p in pages["pages"]]
+    starts = [pb.PageStart(str(p["label"]), p.get("text")) for p in pages["pages"]]
     anchors = {k: int(v) for k, v in pages["anchor_pages"].items()}
     return {"pages": starts, "anchors": anchors,
             "labels": {k: starts[v].label for k, v in anchors.items() if 0 <= v < len(starts)},

@@ -16,10 +16,12 @@ from lxml import etree
 from lxml import html as lxml_html
 from markupsafe import Markup
 
-from .errors import Problems
-from .model import BODY_ROLES, FRONT_ROLES, Book, Edition, Unit
-from .printpdf import PACKAGE_ROOT, Job, Metadata, Outline, PartPDF, Pool, Sheet, assemble
-from .transform import BLOCKS, letters
+from ..errors import Problems
+from ..model import BODY_ROLES, FRONT_ROLES, Book, Edition, Unit
+from .assemble import Metadata, Outline, Sheet, assemble
+from .engine import PACKAGE_ROOT
+from .parts import Job, PartPDF, Pool
+from ..transform import BLOCKS, letters
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "print"
 
@@ -159,7 +161,7 @@ def unit_body(book: Book, unit: Unit, notes: str, mentions: list | None = None,
 # slower. In print the span goes and the mention is kept as (anchor, id of its block, offset):
 # the offset counts the letters and digits of the block's text before it, which survive any
 # line breaking, hyphenation or justification. The layout workers find the line that holds
-# that letter (printpdf.mention_anchors) and name the anchor there, as if the span were there.
+# that letter (parts.mention_anchors) and name the anchor there, as if the span were there.
 
 def _classes(el) -> list[str]:
     return (el.get("class") or "").split()
@@ -248,7 +250,7 @@ def page_css(edition: Edition) -> str:
     print.css). No interior bleed: nothing in the interior runs to the page edge, and
     printers want the page at trim size then (KDP, IngramSpark); the edition's `bleed` is
     its cover's."""
-    from .fonts import bold_faces, font_face_css
+    from ..fonts import bold_faces, font_face_css
 
     width, height = edition.trim
     return f"@page {{ size: {width:.3f}pt {height:.3f}pt; }}\n" + font_face_css(bold_faces())

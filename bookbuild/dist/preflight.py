@@ -10,9 +10,8 @@ from pathlib import Path
 
 # Words that only a draft says, and source paths: a released file has neither. Matched
 # case-blind on the text a reader or a printer's operator sees.
-UNFINISHED = re.compile(r"\b(art absent|absent art|placeholder|not available|missing from the received"
-                        r"|TODO|XXX)\b|\bimages/\S+|\S+\.(?:jpe?g|png|tiff?|md|ya?ml)\b", re.I)
-TOOLS = {"qpdf": "qpdf", "gs": "ghostscript"}
+UNFINISHED = re.compile(r"\b(art absent|absent art|placeholder|not available|missing from the received)\b"
+                        r"|\bimages/\S+|\S+\.(?:jpe?g|png|tiff?|md|ya?ml)\b", re.I)
 
 
 def pdf_problems(data: bytes) -> list[str]:

@@ -16,7 +16,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 # WeasyPrint's import.
 COMMANDS = {
     "import": ("bookbuild.importer.command", "turn a received manuscript into book/"),
-    "check-sources": ("bookbuild.checksources", "no-loss check of book/ against the received manuscript"),
+    "check-sources": ("bookbuild.importer.noloss", "no-loss check of book/ against the received manuscript"),
     "pdf": ("bookbuild.print", "the print interior: build/<slug>.pdf"),
     "epub": ("bookbuild.epub", "the EPUB 3 edition: build/<slug>.epub"),
     "lint": ("bookbuild.lint", "editorial checks over book/ (codes L001…)"),

@@ -13,9 +13,10 @@ from lxml import etree
 
 from .config import display_path
 from .errors import Problems
+from .letters import letters
 from .model import Book, Edition
 from .read import parse_fragment
-from .transform import BLOCKS, letters
+from .transform import BLOCKS
 
 PRINT_CSS = Path(__file__).resolve().parent.parent / "styles" / "print.css"
 OPF_NS = {"opf": "http://www.idpf.org/2007/opf", "c": "urn:oasis:names:tc:opendocument:xmlns:container"}

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .validate import INSTALL_HINT, ROOT, Report, ValidatorMissing
+from .checkreport import INSTALL_HINT, ROOT, Report, ValidatorMissing
 
 SCRIPT = ROOT / "scripts" / "reading-check.mjs"
 # What scripts/reading-check.mjs finds, as a reader would put it.

@@ -4,15 +4,13 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-import unicodedata
 from pathlib import Path
 from typing import Callable
 
 from lxml import etree
 
-from . import cachefile
-from .importer import indexer
-from .importer.indexer import match_mentions
+from . import cachefile, mentions
+from .mentions import match_mentions
 from .model import Book, IndexHeading, Mention
 from .read import inner_xhtml, parse_fragment, to_xhtml
 
@@ -22,12 +20,6 @@ Matcher = Callable[[str, list[IndexHeading]], list[tuple[int, int, str]]]
 
 BLOCKS = {"p", "li", "dd", "dt", "td", "th", "figcaption", "blockquote", "div", "section",
           "h1", "h2", "h3", "h4", "h5", "h6", "figure", "table", "ol", "ul", "dl"}
-
-
-def letters(text: str) -> str:
-    """The letters and digits of `text`, NFC and case-folded: what survives Markdown, smart
-    quotes, dashes, line breaking and hyphenation, for comparing sources with what was set."""
-    return "".join(c for c in unicodedata.normalize("NFC", text).casefold() if c.isalnum())
 
 
 # Headings, links and notes are not indexed; the index covers the text and captions.
@@ -106,7 +98,7 @@ def _are_mentions(hits) -> bool:
 
 def _index_key(book: Book) -> str:
     """The headings' forms and the matcher's code, as a key for _matches."""
-    digest = hashlib.sha256(Path(indexer.__file__).read_bytes())
+    digest = hashlib.sha256(Path(mentions.__file__).read_bytes())
     for h in book.index:
         digest.update(repr((h.id, h.forms)).encode())
     return digest.hexdigest()

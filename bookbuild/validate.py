@@ -8,32 +8,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-INSTALL_HINT = "run scripts/install-validators.sh"
-
-
-@dataclass
-class Report:
-    """What one validator said: counts by severity and one line per message."""
-
-    tool: str
-    counts: dict[str, int] = field(default_factory=dict)
-    messages: list[str] = field(default_factory=list)
-
-    def count(self, *severities: str) -> int:
-        return sum(self.counts.get(s, 0) for s in severities)
-
-    def summary(self) -> str:
-        parts = ", ".join(f"{n} {s}" for s, n in self.counts.items())
-        return f"{self.tool}: {parts or 'no messages'}"
-
-
-class ValidatorMissing(RuntimeError):
-    """A validator or its runtime is not installed."""
-
+from .checkreport import INSTALL_HINT, ROOT, Report, ValidatorMissing
+from .readingcheck import run_reading_check
 
 # Every EPUBCheck the ebook must pass: the current one, and the older ones retailers
 # still run at ingestion (Kobo: 4.0.1). The older ones see only errors and warnings; the
@@ -200,8 +178,6 @@ def check(epub: Path, out_dir: Path, ace: bool = True, stream=sys.stderr) -> int
     if not epub.is_file():
         print(f"check: no such file {epub}", file=stream)
         return 1
-    from .readingcheck import run_reading_check
-
     failed = 0
     folders = {"Ace": "ace", "Reading check": "proof/reading"}
     for name, runner in {**runners(ace), "Reading check": run_reading_check}.items():

@@ -14,7 +14,8 @@ from bookbuild import cli, completeness
 from bookbuild.errors import BuildError, Problems
 from bookbuild.print.layout import book_parts, environment, render_part
 from bookbuild.read import read_book
-from bookbuild.transform import letters, transform
+from bookbuild.letters import letters
+from bookbuild.transform import transform
 
 FIXTURE = Path(__file__).parent / "fixtures" / "back-matter"
 REPOSITORY = Path(__file__).parent.parent

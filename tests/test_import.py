@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bookbuild.checksources import check_sources
+from bookbuild.importer.noloss import check_sources
 from bookbuild.cli import main
 from bookbuild.importer.command import import_manuscript
 

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from bookbuild.errors import Problems
-from bookbuild.importer.indexer import build_index, match_mentions
+from bookbuild.importer.indexer import build_index
+from bookbuild.mentions import match_mentions
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "indexer"

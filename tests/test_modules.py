@@ -1,4 +1,4 @@
-"""The module layout: every module imports, no import cycles, WeasyPrint behind print/engine.py only."""
+"""The module layout: every module imports, no import cycles, the core free of the importer, WeasyPrint behind print/engine.py only."""
 from __future__ import annotations
 
 import ast
@@ -83,12 +83,33 @@ def test_the_graph_sees_the_imports_it_should():
     assert "bookbuild.print.checks" in graph["bookbuild.print.deferral"]     # from .checks import …
     assert "bookbuild.print.layout" in graph["bookbuild.epub"]               # inside a function
     assert "bookbuild.print.engine" in graph["bookbuild.dist.cover"]         # from ..print.engine
+    assert "bookbuild.mentions" in graph["bookbuild.lint.names"]              # from ..mentions import …
+    assert "bookbuild.importer.noloss" in graph["bookbuild.dist.release"]    # inside a function
 
 
-def test_print_and_epub_have_no_import_cycles():
-    stages = [c for c in cycles(internal_graph())
-              if any(m.startswith(("bookbuild.print", "bookbuild.epub")) for m in c)]
-    assert stages == []
+def test_no_import_cycles():
+    assert cycles(internal_graph()) == []
+
+
+# Who may import the importer from outside it, and why. `cli` names every command by its
+# module's name (imported by `importlib`, so `build.py import` and `check-sources` need no
+# static import); a release runs the import's no-loss check (`importer/noloss.py`).
+IMPORTER_USERS = {"bookbuild.dist.release": {"bookbuild.importer.noloss"}}
+
+
+def test_the_core_imports_nothing_from_the_importer():
+    outside = {name: {m for m in deps if m == "bookbuild.importer" or m.startswith("bookbuild.importer.")}
+               for name, deps in internal_graph().items() if not name.startswith("bookbuild.importer")}
+    assert {name: deps for name, deps in outside.items() if deps} == IMPORTER_USERS
+
+
+def test_commands_name_their_modules():
+    """The commands the importer serves are found by name, and each module exists."""
+    from bookbuild.cli import COMMANDS
+
+    assert COMMANDS["import"][0] == "bookbuild.importer.command"
+    assert COMMANDS["check-sources"][0] == "bookbuild.importer.noloss"
+    assert {module for module, _ in COMMANDS.values()} <= set(MODULES)
 
 
 def test_cycles_are_found():

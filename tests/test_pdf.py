@@ -14,7 +14,7 @@ import pikepdf
 import pytest
 
 from bookbuild import cli
-from bookbuild.importer.indexer import match_mentions
+from bookbuild.mentions import match_mentions
 from bookbuild.read import parse_fragment, read_book
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini-book"

@@ -226,7 +226,7 @@ def check_tools(problems: Problems) -> None:
 
 def check_book(book: Book, problems: Problems) -> list[str]:
     """`build.py lint` and the no-loss check; their problems, and a line each for the record."""
-    from ..checksources import check_sources as no_loss
+    from ..importer.noloss import check_sources as no_loss
     from ..lint import lint_book
 
     done = []

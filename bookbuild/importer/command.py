@@ -130,10 +130,10 @@ def import_manuscript(manuscript: Path, out: Path, progress=None) -> dict:
     files["index.yaml"] = dump_yaml(_drop_lines(index))
 
     # The no-loss check accepts a changed line only when it is listed here.
-    from ..checksources import norm
+    from ..letters import letters
     files["received/corrections.yaml"] = dump_yaml([
         c.as_dict() for c in sorted(set(corrections), key=lambda c: (c.line, c.kind, c.before))
-        if norm(c.before) != norm(c.after)])
+        if letters(c.before) != letters(c.after)])
     if problems.errors:
         raise BuildError(problems.items)
     _write_tree(out, files, manuscript)

@@ -4,8 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from bookbuild.importer.indexer import INITIAL, SURNAME_END, WORD, match_mentions
-
+from ..mentions import INITIAL, SURNAME_END, WORD, match_mentions
 from .report import Finding, at
 from .source import DOCUMENT, HEADING, NOTE, RU, Text
 

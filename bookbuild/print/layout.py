@@ -21,7 +21,8 @@ from ..model import BODY_ROLES, FRONT_ROLES, Book, Edition, Unit
 from .assemble import Metadata, Outline, Sheet, assemble
 from .engine import PACKAGE_ROOT
 from .parts import Job, PartPDF, Pool
-from ..transform import BLOCKS, letters
+from ..letters import letters
+from ..transform import BLOCKS
 
 TEMPLATES = PACKAGE_ROOT / "templates" / "print"
 

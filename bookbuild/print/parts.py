@@ -120,7 +120,7 @@ def mention_anchors(items: list, mentions) -> dict[int, dict[str, tuple]]:
     mention's offset (layout.unwrap_mentions)."""
     if not mentions:
         return {}
-    from ..transform import letters
+    from ..letters import letters
 
     wanted: dict[str, list[tuple[int, str]]] = {}
     for anchor, block, offset in mentions:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from lxml import etree
 from lxml import html as lxml_html
 
+from ..letters import letters
 from ..mdsyntax import grid_lines
 from ..model import Book
-from ..transform import letters
 
 # Blocks that get a marker: the innermost of these around a run of text.
 MARKED = {"p", "li", "dt", "dd", "figcaption", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre",

@@ -1,5 +1,4 @@
-"""No-loss check: every paragraph, note, figure, term, person and date of the
-received manuscript is still in `book/`."""
+"""The no-loss check: every paragraph, note, figure, term, person and date of the received manuscript is still in `book/`."""
 from __future__ import annotations
 
 import re
@@ -8,24 +7,23 @@ from pathlib import Path
 
 import yaml
 
-from . import safeyaml
-from .errors import BuildError, Problems
-from .importer.blocks import split_blocks
-from .importer.segment import segment
-from .importer.units import parse_unit
-from .mdsyntax import grid_lines
+from .. import safeyaml
+from ..errors import BuildError, Problems
+from ..letters import letters
+from ..mdsyntax import grid_lines
+from .blocks import split_blocks
+from .segment import segment
+from .units import parse_unit
+
+# The check lives with the importer: it splits the manuscript into units with the importer's
+# own segmentation and unit parser, so it checks the import's output against its input. The
+# reading, transforming and writing stages never need it; `build.py check-sources` and a
+# release (`dist.release`) run it.
 
 BACK_ROLES = {"glossary": "glossary.yaml", "congresses": "congresses.yaml",
               "biographies": "biographies.yaml"}
-# Letters and digits are what a reader reads; markup, spacing, punctuation and
-# line-end hyphenation are not compared.
-ALNUM = re.compile(r"[^\w]|_", re.UNICODE)
 ATTRIBUTES = re.compile(r"\{[^{}]*\}|\]\((?!#)[^)]*\)")
 PHRASE_SPLIT = re.compile(r"[()\[\]:;,|*—–\"“”«»]|\s-\s|^-\s")
-
-
-def norm(text: str) -> str:
-    return ALNUM.sub("", text).casefold()
 
 
 def linearize_grid_tables(text: str) -> str:
@@ -33,11 +31,11 @@ def linearize_grid_tables(text: str) -> str:
     return "\n".join(line for _, line in grid_lines(text))
 
 
-def _received_norm(line: str) -> str:
+def _received_letters(line: str) -> str:
     line = re.sub(r"^#+\s*\**\d+\.\s", "", line)  # chapter numbers live in book.yaml
     line = re.sub(r"\]\(#\)", "]", line)
     line = re.sub(r"</?(?:sup|p|u|br)\b[^>]*>", " ", line)
-    return norm(line)
+    return letters(line)
 
 
 def _yaml_strings(data) -> list[str]:
@@ -83,10 +81,10 @@ def check_sources(root: Path) -> Problems:
             texts[entry["file"]] = ""
         else:
             texts[entry["file"]] = path.read_text(encoding="utf-8")
-    front_hay = norm(" ".join(_yaml_strings(book)))
+    front_hay = letters(" ".join(_yaml_strings(book)))
     _check_phrases(front, front_hay, rel, corrected, problems)
     for entry, region in zip(units, unit_regions):
-        hay = norm(ATTRIBUTES.sub(" ", linearize_grid_tables(texts[entry["file"]])))
+        hay = letters(ATTRIBUTES.sub(" ", linearize_grid_tables(texts[entry["file"]])))
         blocks = [region.heading, *region.blocks]
         for block in blocks:
             for offset, line in enumerate(block.lines):
@@ -94,7 +92,7 @@ def check_sources(root: Path) -> Problems:
                 if number in corrected:
                     continue
                 for cell in line.split("\t"):  # a table row: its cells are checked one by one
-                    wanted = _received_norm(cell)
+                    wanted = _received_letters(cell)
                     if wanted and wanted not in hay:
                         problems.error(rel, number, 1, "S001",
                                        f"not found in {entry['file']}: “{cell.strip()[:70]}”")
@@ -107,7 +105,7 @@ def check_sources(root: Path) -> Problems:
     for region in regions:
         if region.role in BACK_ROLES:
             data = _load_yaml(root / BACK_ROLES[region.role], problems)
-            hay = norm(" ".join(_yaml_strings(data)))
+            hay = letters(" ".join(_yaml_strings(data)))
             _check_phrases(region.blocks, hay, rel, corrected, problems,
                            code={"glossary": "S005", "biographies": "S006", "congresses": "S007"}[region.role])
     return problems
@@ -124,7 +122,7 @@ def _check_phrases(blocks, hay: str, rel: str, corrected: set[int], problems: Pr
             # A note's own number (the biographies' source note) is not text.
             line = re.sub(r"^\s*(?:<sup>)?\d+(?:</sup>)?\s*\.\s", "", line)
             for phrase in PHRASE_SPLIT.split(re.sub(r"</?(?:sup|p|u|br)\b[^>]*>|\]\(#\)|#+", " ", line)):
-                wanted = norm(phrase)
+                wanted = letters(phrase)
                 if wanted and wanted not in hay:
                     problems.error(rel, number, 1, code, f"“{phrase.strip()[:60]}” not found in book/")
 

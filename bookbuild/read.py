@@ -1,6 +1,7 @@
 """The read stage: book.yaml and every source into one validated `Book`."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -20,20 +21,19 @@ from . import cachefile
 from .config import Loader, display_path, load_config, load_data
 from .errors import BuildError, Problems
 from .fsutil import NotUTF8, read_utf8, tree_digest
+from .mdsyntax import NoteMark, note_marks, undefined_references
 from .model import (ALIAS_PLACES, DATA_ROLES, Book, CongressDate, CongressGroup, Figure, Headword,
                     IndexHeading, Note, Person, Term, Unit)
+from .outputcache import Inputs
 
 # `-auto_identifiers`: Pandoc's automatic heading ids would collide between units
 # (every chapter may have a "Conclusions" section); sections get unit-scoped ids below.
 PANDOC_ARGS = ("--from=markdown-auto_identifiers", "--to=html5", "--section-divs", "--wrap=none")
 # Catalog data (CIP, subjects) writes `--` and straight quotes on purpose.
 LITERAL_ARGS = ("--from=markdown-auto_identifiers-smart", "--to=html5", "--wrap=none")
-CACHE_VERSION = "read-3"
 
 TITLE_LINE = re.compile(r"^#(?!#)\s+(?P<title>.*?)\s*(?:\{(?P<attrs>[^}]*)\})?\s*$")
 ID_ATTR = re.compile(r"#([^\s}]+)")
-NOTE_DEF = re.compile(r"^\[\^(?P<label>[^\]\s]+)\]:", re.M)
-NOTE_REF = re.compile(r"\[\^(?P<label>[^\]\s]+)\](?!:)")
 IMAGE = re.compile(r"!\[(?:[^\[\]\\]|\\.|\[[^\]]*\])*\]\((?P<src><[^>]*>|[^)\s]+)")
 LINK_TARGET = re.compile(r"\]\(#(?P<id>[^)\s]+)\)")
 FENCE = re.compile(r"^(```|~~~)")
@@ -50,7 +50,7 @@ def read_book(root: Path, cache_dir: Path | None = None) -> Book:
     Raises BuildError with every problem when there is any error; warnings travel
     in `Book.warnings`. Pandoc's output is cached in `<cache_dir>/read/` (default
     cache_dir: `build/cache` beside the book folder), keyed by the source, the Pandoc
-    options and Pandoc's version.
+    options, Pandoc's version and the read stage's code (`code_key`).
     """
     root = Path(root).resolve()
     cache = Path(cache_dir) if cache_dir else root.parent / "build" / "cache"
@@ -176,69 +176,49 @@ def _check_notes(source: Source, problems: Problems) -> str:
     Pandoc would make two notes of it, so the later references become marked spans
     that `_link_repeated_refs` turns into links to the one note.
     """
-    defs: dict[str, tuple[int, int]] = {}
-    refs: list[tuple[str, int, int]] = []
-    for number, line in _lines_outside_code(source.text):
-        d = NOTE_DEF.match(line)
-        if d:
-            label = d.group("label")
-            if label in defs:
-                problems.error(source.label, number, 1, "N001",
-                               f"note [^{label}] is defined twice (first on line {defs[label][0]})")
-            else:
-                defs[label] = (number, 1)
-        for m in NOTE_REF.finditer(line, d.end() if d else 0):
-            refs.append((m.group("label"), number, m.start() + 1))
-    seen: dict[str, tuple[int, int]] = {}
-    for label, line, col in refs:
-        if label not in defs:
-            problems.error(source.label, line, col, "N003",
-                           f"note [^{label}] is referenced but never defined")
-        elif label in seen:
-            first = seen[label][0]
-            problems.warning(source.label, line, col, "N004",
-                             f"note [^{label}] is referenced again (first on line {first}); "
-                             "both places print the same number")
-            source.repeated_refs.setdefault(label, []).append(line)
+    marks = note_marks(source.text)
+    defs: dict[str, NoteMark] = {}
+    for d in marks.defs:
+        if d.label in defs:
+            problems.error(source.label, d.line, 1, "N001",
+                           f"note [^{d.label}] is defined twice (first on line {defs[d.label].line})")
         else:
-            seen[label] = (line, col)
-            source.printed_order.append(label)
-    for label, (line, col) in defs.items():
+            defs[d.label] = d
+    undefined = set(undefined_references(marks.refs, defs))
+    seen: dict[str, NoteMark] = {}
+    again: list[NoteMark] = []
+    for r in marks.refs:
+        if r in undefined:
+            problems.error(source.label, r.line, r.col, "N003", f"note [^{r.label}] is referenced but never defined")
+        elif r.label in seen:
+            problems.warning(source.label, r.line, r.col, "N004",
+                             f"note [^{r.label}] is referenced again (first on line {seen[r.label].line}); "
+                             "both places print the same number")
+            source.repeated_refs.setdefault(r.label, []).append(r.line)
+            again.append(r)
+        else:
+            seen[r.label] = r
+            source.printed_order.append(r.label)
+    for label, d in defs.items():
         if label not in seen:
-            problems.error(source.label, line, col, "N002",
+            problems.error(source.label, d.line, d.col, "N002",
                            f"note [^{label}] is defined but never referenced")
-    source.note_lines = {label: defs[label][0] for label in defs}
+    source.note_lines = {label: d.line for label, d in defs.items()}
     numeric = [label for label in source.printed_order if label.isdigit()]
     if numeric == source.printed_order and numeric != [str(i) for i in range(1, len(numeric) + 1)]:
         at = next(i for i, label in enumerate(numeric, start=1) if label != str(i))
-        line, col = seen[numeric[at - 1]]
-        problems.warning(source.label, line, col, "N005",
+        first = seen[numeric[at - 1]]
+        problems.warning(source.label, first.line, first.col, "N005",
                          f"note [^{numeric[at - 1]}] is note {at} in reading order; "
                          f"it prints as {at}")
-    if not source.repeated_refs:
-        return source.text
-    return _mark_repeated_refs(source.text)
+    return _mark_repeated_refs(source.text, again)
 
 
-def _mark_repeated_refs(text: str) -> str:
-    seen: set[str] = set()
-    out = []
-    fenced = False
-    for line in text.splitlines(keepends=True):
-        if FENCE.match(line):
-            fenced = not fenced
-        if fenced or NOTE_DEF.match(line):
-            out.append(line)
-            continue
-
-        def replace(m: re.Match) -> str:
-            label = m.group("label")
-            if label in seen:
-                return f"[{label}]{{.noteref-again label=\"{label}\"}}"
-            seen.add(label)
-            return m.group(0)
-        out.append(NOTE_REF.sub(replace, line))
-    return "".join(out)
+def _mark_repeated_refs(text: str, again: list[NoteMark]) -> str:
+    """The later references to a note as marked spans, which Pandoc leaves alone."""
+    for r in reversed(again):
+        text = f"{text[:r.start]}[{r.label}]{{.noteref-again label=\"{r.label}\"}}{text[r.end:]}"
+    return text
 
 
 # --- Pandoc -------------------------------------------------------------------------------
@@ -252,9 +232,17 @@ def pandoc_version() -> str:
     return _VERSION[0]
 
 
+@functools.lru_cache(maxsize=1)
+def code_key() -> str:
+    """The read stage's code as a key: the source of every bookbuild module this one imports,
+    found from the imports (`outputcache.Inputs.modules`, as the print layout's key), so that
+    no edit to how a text is converted can leave a stale conversion in the cache."""
+    return Inputs("read").modules(__name__).hexdigest()
+
+
 def _cache_key(markdown: str, args: tuple[str, ...]) -> str:
     h = hashlib.sha256()
-    for part in (CACHE_VERSION, pandoc_version(), *args, markdown):
+    for part in (code_key(), pandoc_version(), *args, markdown):
         h.update(part.encode("utf-8"))
         h.update(b"\0")
     return h.hexdigest()[:32]

@@ -10,7 +10,7 @@ import yaml
 from .. import safeyaml
 from ..errors import BuildError, Problems
 from ..letters import letters
-from ..mdsyntax import grid_lines
+from ..mdsyntax import grid_lines, note_marks, undefined_references, unreferenced_definitions
 from .blocks import split_blocks
 from .segment import segment
 from .units import parse_unit
@@ -128,21 +128,11 @@ def _check_phrases(blocks, hay: str, rel: str, corrected: set[int], problems: Pr
 
 
 def _check_notes(path: str, text: str, problems: Problems) -> None:
-    refs: dict[str, tuple[int, int]] = {}
-    defs: dict[str, int] = {}
-    for number, line in enumerate(text.split("\n"), 1):
-        m = re.match(r"\[\^([^\]]+)\]:", line)
-        if m:
-            defs[m.group(1)] = number
-            line = line[m.end():]
-        for r in re.finditer(r"\[\^([^\]]+)\](?!:)", line):
-            refs.setdefault(r.group(1), (number, r.start() + 1))
-    for label, (line, col) in refs.items():
-        if label not in defs:
-            problems.error(path, line, col, "S002", f"note [^{label}] is referenced but never defined")
-    for label, line in defs.items():
-        if label not in refs:
-            problems.error(path, line, 1, "S003", f"note [^{label}] is defined but never referenced")
+    marks = note_marks(text)
+    for r in undefined_references(marks.refs, marks.defined):
+        problems.error(path, r.line, r.col, "S002", f"note [^{r.label}] is referenced but never defined")
+    for d in unreferenced_definitions(marks):
+        problems.error(path, d.line, 1, "S003", f"note [^{d.label}] is defined but never referenced")
 
 
 def _corrected_lines(root: Path) -> set[int]:

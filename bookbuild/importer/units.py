@@ -6,6 +6,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ..errors import Problems
+from ..mdsyntax import note_marks, undefined_references
 from .blocks import Block, Correction
 
 # Note definitions come as `[12.](#) …`, `- [12.](#) …`, `<sup>1</sup>. …`,
@@ -284,8 +285,13 @@ def resolve_notes(parsed: ParsedUnit, label: str, path: str, problems: Problems)
             seen.add(number)
             return m.group(0)
         item.text = re.sub(r"\[\^(\d+)\]", keep_first, convert_refs(item.text))
-    for number in sorted(seen - defined):
-        line = next(i.line for i in parsed.items if f"[^{number}]" in i.text)
+    missing: dict[int, int] = {}
+    for item in parsed.items:
+        if item.kind in ("para", "heading"):
+            for ref in undefined_references(note_marks(item.text).refs, map(str, defined)):
+                if ref.label.isdigit():  # the manuscript's references are numbers (convert_refs)
+                    missing.setdefault(int(ref.label), item.line)
+    for number, line in sorted(missing.items()):
         problems.warning(path, line, 1, "I003",
                          f"{label}: note {number} is referenced but the manuscript has no text for it; "
                          "a marked placeholder was written: supply the note")

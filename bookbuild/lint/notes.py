@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from ..mdsyntax import NoteMark, NoteMarks, undefined_references, unreferenced_definitions
 from .report import Finding, at
 from .source import Text
 
@@ -13,30 +14,34 @@ IBID = re.compile(r"^[\s\x00*_]*Ibid\b", re.I)
 def check(texts: list[Text]) -> Iterator[Finding]:
     previous_unit = None
     for t in texts:
-        defined: dict[str, tuple[str, int, int, int]] = {}
-        for note in t.notes:
-            if note[0] in defined:
-                yield at(t, note[1], "L011", f"note [^{note[0]}] is defined twice; this definition "
-                         f"is never used", note[0])
+        defined: dict[str, NoteMark] = {}
+        for d in t.marks.defs:
+            if d.label in defined:
+                yield at(t, d.start, "L011", f"note [^{d.label}] is defined twice; this definition "
+                         f"is never used", d.label)
             else:
-                defined[note[0]] = note
+                defined[d.label] = d
+        for r in undefined_references(t.marks.refs, defined):
+            yield at(t, r.start, "L010", f"note [^{r.label}] is referenced but never defined", r.label)
         referenced: dict[str, int] = {}
-        for label, offset in t.note_refs:
-            referenced.setdefault(label, offset)
-            if label not in defined:
-                yield at(t, offset, "L010", f"note [^{label}] is referenced but never defined", label)
-        for label, note in defined.items():
-            if label not in referenced:
-                yield at(t, note[1], "L011", f"note [^{label}] is defined but never referenced", label)
+        for r in t.marks.refs:
+            referenced.setdefault(r.label, r.start)
+        for d in unreferenced_definitions(NoteMarks(t.marks.refs, list(defined.values()))):
+            yield at(t, d.start, "L011", f"note [^{d.label}] is defined but never referenced", d.label)
         yield from _order(t, list(referenced.items()), "referenced")
-        yield from _order(t, [(label, n[1]) for label, n in defined.items()], "defined")
-        first = next((defined[label] for label in referenced if label in defined), None)
+        yield from _order(t, [(label, d.start) for label, d in defined.items()], "defined")
+        first = next((label for label in referenced if label in defined), None)
         if first is not None:
-            if IBID.match(t.view[first[2]:first[3]]):
+            if IBID.match(_note_view(t, defined[first].start)):
                 where = f"in {previous_unit}" if previous_unit else "nowhere (no note comes before it)"
-                yield at(t, first[1], "L013", f"the unit’s first note [^{first[0]}] says “Ibid.”, but "
-                         f"the note before it is {where}; notes restart in each unit", first[0])
+                yield at(t, defined[first].start, "L013", f"the unit’s first note [^{first}] says “Ibid.”, "
+                         f"but the note before it is {where}; notes restart in each unit", first)
             previous_unit = t.path
+
+
+def _note_view(t: Text, start: int) -> str:
+    """The text of the note defined at `start`, as lint sees it."""
+    return next((t.view[body:end] for _, where, body, end in t.notes if where == start), "")
 
 
 def _order(t: Text, labels: list[tuple[str, int]], how: str) -> Iterator[Finding]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from .. import safeyaml
-from ..mdsyntax import attributes, closing
+from ..mdsyntax import NoteMarks, attributes, closing, note_marks
 
 # libyaml's loader is ten times faster; the result is the same.
 
@@ -24,7 +24,6 @@ HEADING = 16   # a heading line
 
 FENCE = re.compile(r"^[ \t]*(:{3,})[ \t]*(.*?)[ \t]*$")
 NOTE_DEF = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]?")
-NOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 HEADING_LINE = re.compile(r"^(#{1,6})[ \t]+")
 
 
@@ -44,7 +43,7 @@ class Text:
     line_starts: list[int] = field(default_factory=list)
     spans: list[tuple[int, int, set[str], dict[str, str]]] = field(default_factory=list)
     notes: list[tuple[str, int, int, int]] = field(default_factory=list)
-    note_refs: list[tuple[str, int]] = field(default_factory=list)
+    marks: NoteMarks = field(default_factory=lambda: NoteMarks([], []))
     figures: list[tuple[int, int, str]] = field(default_factory=list)
     paragraphs: list[tuple[int, int]] = field(default_factory=list)
     field_name: str = ""
@@ -197,10 +196,8 @@ def _inline(t: Text, chars: list[str], flags: bytearray) -> None:
     view = "".join(chars)
     for m in re.finditer(r"<!--.*?-->|`[^`\n]+`|<[A-Za-z/][^>\n]*>", view, re.S):
         _mask(chars, m.start(), m.end())
-    for m in NOTE_REF.finditer(view):
-        if not (flags[m.start()] & NOTE and view.startswith(":", m.end())):
-            t.note_refs.append((m.group(1), m.start()))
-        _mask(chars, m.start(), m.end())
+    for ref in t.marks.refs:
+        _mask(chars, ref.start, ref.end)
     view = "".join(chars)
     i = view.find("[")
     while i >= 0:
@@ -247,7 +244,7 @@ def markdown_text(path: str, text: str) -> Text:
     """A Markdown source as a lint Text."""
     flags = bytearray(len(text))
     chars = list(text)
-    t = Text(path, text, "", flags, line_starts=_line_starts(text))
+    t = Text(path, text, "", flags, line_starts=_line_starts(text), marks=note_marks(text))
     _blocks(text, t.line_starts + [len(text) + 1], chars, flags, t)
     for m in re.finditer(r"[\u0400-\u04ff]+", text):
         _mark(flags, m.start(), m.end(), RU)

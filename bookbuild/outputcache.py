@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import os
@@ -117,18 +118,29 @@ def imported_modules(name: str) -> set[str]:
     path = module_path(name)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_bytes())):
+    for base, names in _imports(path.read_bytes(), package):
+        # `from . import x` imports the module x when there is one, else a name of the package.
+        submodules = {f"{base}.{n}" for n in names if module_path(f"{base}.{n}")}
+        found.update(submodules or {base})
+    return {m for m in found if module_path(m) is not None and m != name}
+
+
+@functools.lru_cache(maxsize=256)
+def _imports(source: bytes, package: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(absolute module, names imported from it) of every import in a module's source,
+    parsed once per content: the read and transform stages and the print layout each key
+    their caches by the modules they import, in one process."""
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
+            found += [(a.name, ()) for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
                 base = ".".join(anchor + ([node.module] if node.module else []))
-            # `from . import x` imports the module x when there is one, else a name of the package.
-            submodules = {f"{base}.{a.name}" for a in node.names if module_path(f"{base}.{a.name}")}
-            found.update(submodules or {base})
-    return {m for m in found if module_path(m) is not None and m != name}
+            found.append((base, tuple(a.name for a in node.names)))
+    return tuple(found)
 
 
 def module_files(names) -> list[Path]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from pathlib import Path
 from typing import Callable
 
 from lxml import etree
 
-from . import cachefile, mentions
+from . import cachefile
 from .mentions import match_mentions
 from .model import Book, IndexHeading, Mention
+from .outputcache import Inputs
 from .read import inner_xhtml, parse_fragment, to_xhtml
 
 # A matcher takes a unit's paragraphs (blank-line separated, as in Markdown) and the index
@@ -80,7 +80,7 @@ def _matches(book: Book, match: Matcher, text: str, index_key: str) -> list[tupl
     and a build after an edit changes one unit."""
     if match is not match_mentions or book.cache is None:
         return match(text, book.index)
-    digest = hashlib.sha256(f"mentions-2\0{index_key}\0{text}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{index_key}\0{text}".encode()).hexdigest()[:32]
     path = book.cache / f"mentions-{digest}.json"
     hits = cachefile.load_json(path, _are_mentions)
     if hits is not None:
@@ -97,8 +97,9 @@ def _are_mentions(hits) -> bool:
 
 
 def _index_key(book: Book) -> str:
-    """The headings' forms and the matcher's code, as a key for _matches."""
-    digest = hashlib.sha256(Path(mentions.__file__).read_bytes())
+    """The headings' forms and the matcher's code (every bookbuild module this one imports,
+    `outputcache.Inputs.modules`), as a key for _matches."""
+    digest = hashlib.sha256(Inputs("mentions").modules(__name__).hexdigest().encode())
     for h in book.index:
         digest.update(repr((h.id, h.forms)).encode())
     return digest.hexdigest()

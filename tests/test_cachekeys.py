@@ -1,5 +1,6 @@
 """Cache keys from declared inputs: an edit to any module the print layout imports, another
-WeasyPrint, or another face changes the page map's key and the parts' keys."""
+WeasyPrint, or another face changes the page map's key and the parts' keys; an edit to any
+module the read stage or the mention matcher imports changes their keys."""
 from __future__ import annotations
 
 import json
@@ -30,9 +31,9 @@ def code(tmp_path, monkeypatch):
     return package
 
 
-def loaded_modules() -> list[str]:
-    """The bookbuild modules Python loads with the print package: found by the import system, not the AST."""
-    probe = (f"import importlib, sys\nfor m in {PRINT_MODULES!r}:\n    importlib.import_module(m)\n"
+def loaded_modules(names: list[str] = PRINT_MODULES) -> list[str]:
+    """The bookbuild modules Python loads with `names`: found by the import system, not the AST."""
+    probe = (f"import importlib, sys\nfor m in {names!r}:\n    importlib.import_module(m)\n"
              "print(sorted(m for m in sys.modules if m.startswith('bookbuild')))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPOSITORY, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.replace("'", '"'))
@@ -106,3 +107,36 @@ def test_another_face_changes_the_key(tmp_path, monkeypatch):
     face = faces / checks.FACE_FILES["regular"]
     face.write_bytes(face.read_bytes() + b"\0")
     assert pagemap.layout_key_of(MINI) != before
+
+
+def read_key() -> str:
+    from bookbuild import read
+
+    return read.code_key.__wrapped__()
+
+
+def mention_key() -> str:
+    from bookbuild import transform
+    from bookbuild.model import IndexHeading
+
+    class Indexed:
+        index = [IndexHeading("smirnov-i-n", "Smirnov, I. N.", "smirnov i n", ["I. N. Smirnov"])]
+    return transform._index_key(Indexed())
+
+
+@pytest.mark.parametrize("key, module", [(read_key, "bookbuild.read"), (mention_key, "bookbuild.transform")])
+def test_editing_any_module_a_stage_loads_changes_its_cache_key(code, key, module):
+    """The read stage's Pandoc cache and the transform's mention cache (both in build/cache/read/)."""
+    modules = [m for m in loaded_modules([module]) if m != "bookbuild"]
+    assert module in modules and "bookbuild.mdsyntax" in modules
+    before = key()
+    for name in modules:
+        path = file_of(code, name)
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# edited\n")
+        assert key() != before, name
+        path.write_bytes(original)
+    assert key() == before
+    path = code / "lint" / "report.py"
+    path.write_bytes(path.read_bytes() + b"\n# edited\n")
+    assert key() == before

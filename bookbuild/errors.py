@@ -1,7 +1,7 @@
 """Problem codes and the one way problems are reported to editors.
 
 Codes are a letter and three digits, grouped by stage (I: import, S: sources
-check, C: configuration, N: notes, F: figures, X: index, P: print, E: epub,
+check, C: configuration, N: notes and names in the text, F: figures, X: index, P: print, E: epub,
 L: lint, Q: proof, D: dist, K: printers, B: the build's own files). A code is
 never reused: retire it by leaving it in RETIRED.
 """
@@ -58,6 +58,7 @@ CODES: dict[str, str] = {
     "N003": "note referenced but never defined",
     "N004": "note referenced more than once",
     "N005": "note labels not in reading order",
+    "N006": "surname alone that several index headings bear, and nothing around it says whose",
     # figures
     "F001": "figure art is absent",
     "F002": "figure file is not an image",

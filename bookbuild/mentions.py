@@ -2,8 +2,10 @@
 name people, and the one matcher every stage uses (transform, lint, the importer's indexer)."""
 from __future__ import annotations
 
+import bisect
 import functools
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .mdsyntax import attributes, closing
@@ -30,6 +32,7 @@ class Visible:
     text: str
     ix: list[tuple[int, int, str]] = field(default_factory=list)
     no_mark: list[tuple[int, int]] = field(default_factory=list)
+    links: list[tuple[int, int]] = field(default_factory=list)     # a link's text: a cross-reference
 
 
 FENCE = re.compile(r"^\s*:{3,}\s*(.*)$")
@@ -97,8 +100,6 @@ def _block_ranges(text: str) -> list[tuple[int, int]]:
     return ranges
 
 
-
-
 @functools.lru_cache(maxsize=512)
 def visible(text: str) -> Visible:
     """Mask notes, documents, markup, link targets and attributes; collect `.ix` spans."""
@@ -121,6 +122,8 @@ def visible(text: str) -> Visible:
                     chars[i] = chars[close] = MASK
                     if i and view[i - 1] == "!":
                         chars[i - 1] = MASK
+                    else:
+                        vis.links.append((i, close))
                     after = end + 1
             if view.startswith("{", after):
                 end = view.find("}", after)
@@ -192,32 +195,156 @@ def form_matcher(table: tuple[tuple[str, tuple[str, ...]], ...]) -> _Matcher:
     return _Matcher(table)
 
 
-def match_mentions(text: str, headings: list[dict]) -> list[tuple[int, int, str]]:
+def match_mentions(text: str, headings: list) -> list[tuple[int, int, str]]:
     """Every mention of every heading in a text: (start, end, heading id), in text order.
 
     A mention is one of a heading's forms between word boundaries (a possessive 's after it
     still counts; the span covers the name only), in the main text or a figure caption, not in
     note definitions, Russian documents, headings, link targets or attributes. `[…]{.ix ref=ID}`
     is a mention of ID whatever it says; `[…]{.noix}` is none. A form two headings share is no
-    one's. `headings` are index.yaml entries (dicts) or objects with `id` and `forms`.
+    one's (a surname alone that several people bear is settled by `find_mentions`, which the
+    read stage writes into the text as marks). `headings` are index.yaml entries (dicts) or
+    objects with `id`, `heading` and `forms`.
     """
-    # index.yaml entries as dicts, or the read stage's IndexHeading objects.
-    table = _form_table(tuple((h["id"], tuple(h.get("forms") or ())) if isinstance(h, dict)
-                              else (h.id, tuple(h.forms or ())) for h in headings))
-    vis = visible(text)
-    found = [(s, e, ids[0]) for s, e, ids in form_matcher(table).find(vis.text)]
+    return _found(visible(text), _tables(_heading_key(headings)))
+
+
+def _found(vis: Visible, tables: _Tables) -> list[tuple[int, int, str]]:
+    found = [(s, e, ids[0]) for s, e, ids in form_matcher(tables.unique).find(vis.text)]
     return sorted(found + list(vis.ix))
 
 
+@dataclass
+class Mentions:
+    """A text's mentions: `found` (start, end, heading id) by a form or a mark, `settled` the
+    surnames alone that several headings bear and the context settles, `ambiguous` those it
+    does not (start, end, the ids of every heading with that surname); each in text order."""
+
+    found: list[tuple[int, int, str]]
+    settled: list[tuple[int, int, str]]
+    ambiguous: list[tuple[int, int, tuple[str, ...]]]
+
+
+def find_mentions(text: str, headings: list) -> Mentions:
+    """`match_mentions`, and the surnames alone that several headings bear (Smirnov, Kosior),
+    each settled by its context, nearest first: "Smirnov, A. P." is A. P. Smirnov; the nearest
+    full mention (a form, or a mark) of one of them in the same paragraph, before it or else
+    after it; the unit's subject, which is the one its title (`# Title`) names, else the one its
+    figure captions name, else the one with three times as many full mentions in the text (the
+    unit) as the others together. What none of these settles is `ambiguous`."""
+    tables = _tables(_heading_key(headings))
+    vis = visible(text)
+    found = _found(vis, tables)
+    taken = sorted([(s, e) for s, e, _ in found] + vis.links)
+    title = TITLE.search(text)
+    in_title = {ids[0] for _, _, ids in form_matcher(tables.unique).find(title.group(1))} if title else set()
+    context = _Context(vis.text, found, in_title, caption_ranges(text))
+    settled, ambiguous = [], []
+    for s, e, ids in form_matcher(tables.alone).find(vis.text):
+        if _overlaps(taken, s, e):
+            continue
+        ref = _inverted(vis.text, s, e, ids, tables) or context.settle(s, e, ids)
+        if ref:
+            settled.append((s, e, ref))
+        else:
+            ambiguous.append((s, e, ids))
+    return Mentions(found, settled, ambiguous)
+
+
+def _inverted(view: str, s: int, e: int, ids: tuple[str, ...], tables: _Tables) -> str | None:
+    """"Smirnov, A. P.": the surname first, then the initials of one of `ids`."""
+    m = INVERTED.match(view, e)
+    if not m:
+        return None
+    wanted = norm_form(f"{m.group(1)} {view[s:e]}")
+    owners = [i for i in ids if wanted in tables.forms[i]]
+    return owners[0] if len(owners) == 1 else None
+
+
+@dataclass
+class _Context:
+    """Where a text names whom: its full mentions, its title's and its captions' spans."""
+
+    view: str
+    found: list[tuple[int, int, str]]
+    in_title: set[str]
+    captions: list[tuple[int, int]]
+
+    def settle(self, s: int, e: int, ids: tuple[str, ...]) -> str | None:
+        named = [(a, i) for a, _, i in self.found if i in ids]
+        start = self.view.rfind("\n\n", 0, s) + 2 if "\n\n" in self.view[:s] else 0
+        end = self.view.find("\n\n", e) if "\n\n" in self.view[e:] else len(self.view)
+        earlier = [i for a, i in named if start <= a < s]
+        later = [i for a, i in named if e <= a < end]
+        if earlier or later:
+            return (earlier or later[:1])[-1]
+        return self.subject(ids, named)
+
+    def subject(self, ids: tuple[str, ...], named: list[tuple[int, str]]) -> str | None:
+        """The one of `ids` the unit is about: its title's, its captions', or its most named."""
+        for who in (self.in_title & set(ids),
+                    {i for a, i in named if any(c <= a < d for c, d in self.captions)}):
+            if len(who) == 1:
+                return next(iter(who))
+        counts = Counter(i for _, i in named).most_common()
+        if counts and counts[0][1] >= 3 * sum(n for _, n in counts[1:]):
+            return counts[0][0]
+        return None
+
+
+def caption_ranges(text: str) -> list[tuple[int, int]]:
+    """The captions of the figures in a Markdown text (`![caption](…)`)."""
+    out = []
+    for m in re.finditer(r"!\[", text):
+        end = closing(text, m.start() + 1, "]")
+        if end > 0:
+            out.append((m.start() + 2, end))
+    return out
+
+
+def _overlaps(spans: list[tuple[int, int]], s: int, e: int) -> bool:
+    k = bisect.bisect_right(spans, (s, float("inf")))
+    return (k > 0 and spans[k - 1][1] > s) or (k < len(spans) and spans[k][0] < e)
+
+
+# A unit's title: its first `# ` heading, without its attributes.
+TITLE = re.compile(r"^#(?!#)[^\S\n]+(.*?)[^\S\n]*(?:\{[^}\n]*\})?[^\S\n]*$", re.M)
+# "Smirnov, A. P.": the surname first, then initials, as in a list of the accused.
+INVERTED = re.compile(rf",[^\S\n]+((?:{INITIAL}[^\S\n]*)+)")
+
+
+def _heading_key(headings: list) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    # index.yaml entries as dicts, or the read stage's IndexHeading objects.
+    return tuple((h["id"], h.get("heading") or "", tuple(h.get("forms") or ())) if isinstance(h, dict)
+                 else (h.id, h.heading or "", tuple(h.forms or ())) for h in headings)
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """What the matchers match: `unique` (normalized form, (heading id,)) for every form only
+    one heading has; `alone` (surname, ids) for every surname that several headings bear and
+    none has as a form of its own; `forms` each heading's normalized forms."""
+
+    unique: tuple[tuple[str, tuple[str, ...]], ...]
+    alone: tuple[tuple[str, tuple[str, ...]], ...]
+    forms: dict[str, frozenset[str]]
+
+
 @functools.lru_cache(maxsize=4)
-def _form_table(headings: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple:
-    """(normalized form, (heading id,)) for every form only one heading has: made once for
-    the many texts a build matches against the same headings."""
+def _tables(headings: tuple[tuple[str, str, tuple[str, ...]], ...]) -> _Tables:
+    """Made once for the many texts a build matches against the same headings."""
     owner: dict[str, str] = {}
     shared: set[str] = set()
-    for hid, forms in headings:
+    bearers: dict[str, list[str]] = {}
+    for hid, heading, forms in headings:
         for form in forms:
             f = norm_form(form)
             if owner.setdefault(f, hid) != hid:
                 shared.add(f)
-    return tuple(sorted((f, (i,)) for f, i in owner.items() if f not in shared))
+        surname = heading.split(",")[0].strip()
+        if "," in heading and forms and re.fullmatch(WORD, surname):
+            bearers.setdefault(surname, []).append(hid)
+    unique = tuple(sorted((f, (i,)) for f, i in owner.items() if f not in shared))
+    alone = tuple(sorted((s, tuple(ids)) for s, ids in bearers.items()
+                         if len(ids) > 1 and (s, (ids[0],)) not in unique and s not in owner.keys() - shared))
+    return _Tables(unique, alone, {hid: frozenset(norm_form(f) for f in forms) for hid, _, forms in headings})

@@ -22,6 +22,7 @@ from .config import Loader, display_path, load_config, load_data
 from .errors import BuildError, Problems
 from .fsutil import NotUTF8, read_utf8, tree_digest
 from .mdsyntax import NoteMark, note_marks, undefined_references
+from .mentions import Mentions, find_mentions
 from .model import (ALIAS_PLACES, DATA_ROLES, Book, CongressDate, CongressGroup, Figure, Headword,
                     IndexHeading, Note, Person, Term, Unit)
 from .outputcache import Inputs
@@ -65,7 +66,10 @@ def read_book(root: Path, cache_dir: Path | None = None) -> Book:
     # units: both spend most of their time waiting for Pandoc. Problems end up sorted,
     # and each file's come from one thread, so their order does not depend on timing.
     with ThreadPoolExecutor(max_workers=1) as pool:
+        index = pool.submit(_read_index, root, book, problems)
         data = pool.submit(_read_data, root, book, cache / "read", problems)
+        index.result()
+        _mark_surnames(sources, book.index, cache / "read", problems)
         converted = _convert_all([s.markdown for s in sources], cache / "read")
         book.units = [_build_unit(s, out, root, problems) for s, out in zip(sources, converted)]
         data.result()
@@ -98,6 +102,7 @@ class Source:
     note_lines: dict[str, int] = field(default_factory=dict)
     repeated_refs: dict[str, list[int]] = field(default_factory=dict)
     printed_order: list[str] = field(default_factory=list)
+    repeated_refs_at: list[NoteMark] = field(default_factory=list)
 
 
 def _read_sources(root: Path, config, problems: Problems) -> list[Source]:
@@ -125,7 +130,7 @@ def _read_sources(root: Path, config, problems: Problems) -> list[Source]:
             text = text[1:]
         source = Source(entry, path, label, text)
         _check_title(source, problems)
-        source.markdown = _check_notes(source, problems)
+        source.repeated_refs_at = _check_notes(source, problems)
         sources.append(source)
     return sources
 
@@ -169,12 +174,13 @@ def _check_title(source: Source, problems: Problems) -> None:
                            "a second `# ` heading: a unit has one title; use `##` for its sections")
 
 
-def _check_notes(source: Source, problems: Problems) -> str:
-    """Check note references against definitions; return the Markdown for Pandoc.
+def _check_notes(source: Source, problems: Problems) -> list[NoteMark]:
+    """Check note references against definitions; return the references to a note
+    referenced before.
 
     A note referenced twice is printed once, with the same number at both places;
     Pandoc would make two notes of it, so the later references become marked spans
-    that `_link_repeated_refs` turns into links to the one note.
+    (`_mark_surnames`) that `_link_repeated_refs` turns into links to the one note.
     """
     marks = note_marks(source.text)
     defs: dict[str, NoteMark] = {}
@@ -211,14 +217,31 @@ def _check_notes(source: Source, problems: Problems) -> str:
         problems.warning(source.label, first.line, first.col, "N005",
                          f"note [^{numeric[at - 1]}] is note {at} in reading order; "
                          f"it prints as {at}")
-    return _mark_repeated_refs(source.text, again)
+    return again
 
 
-def _mark_repeated_refs(text: str, again: list[NoteMark]) -> str:
-    """The later references to a note as marked spans, which Pandoc leaves alone."""
-    for r in reversed(again):
-        text = f"{text[:r.start]}[{r.label}]{{.noteref-again label=\"{r.label}\"}}{text[r.end:]}"
-    return text
+def _mark_surnames(sources: list[Source], index: list[IndexHeading], cache: Path, problems: Problems) -> None:
+    """Each unit's Markdown for Pandoc: a surname alone that several index headings bear is
+    marked `[Smirnov]{.ix ref=…}` for the one its context settles (`mentions.find_mentions`),
+    as an editor would mark it, and reported (N006) where nothing settles it; a note
+    referenced again becomes a marked span (`_check_notes`)."""
+    heading_of = {h.id: h.heading for h in index}
+    index_key = hashlib.sha256(f"{code_key()}\0{[(h.id, h.heading, h.forms) for h in index]!r}".encode()).hexdigest()
+    for source in sources:
+        text = source.text
+        found = _surnames(text, index, cache, index_key) if index else Mentions([], [], [])
+        for s, e, ids in found.ambiguous:
+            line = text.count("\n", 0, s) + 1
+            who = "; ".join(f"{heading_of[i]} ({i})" for i in ids)
+            problems.warning(source.label, line, s - text.rfind("\n", 0, s), "N006",
+                             f"“{text[s:e]}” alone may be any of: {who}; nothing around it says which "
+                             f"(mark it [{text[s:e]}]{{.ix ref=…}}, or {{.noix}})")
+        edits = [(s, e, f"[{text[s:e]}]{{.ix ref={ref}}}") for s, e, ref in found.settled]
+        edits += [(r.start, r.end, f"[{r.label}]{{.noteref-again label=\"{r.label}\"}}")
+                  for r in source.repeated_refs_at]
+        for s, e, new in sorted(edits, reverse=True):
+            text = text[:s] + new + text[e:]
+        source.markdown = text
 
 
 # --- Pandoc -------------------------------------------------------------------------------
@@ -681,6 +704,41 @@ def _slug(text: str) -> str:
     return re.sub(r"[^\w]+", "-", text.casefold()).strip("-")
 
 
+def _surnames(text: str, index: list[IndexHeading], cache: Path, index_key: str) -> Mentions:
+    """`find_mentions`'s settled and ambiguous surnames, kept in the read cache by the text,
+    the headings and the code: matching every unit against the index takes half a second."""
+    digest = hashlib.sha256(f"{index_key}\0{text}".encode()).hexdigest()[:32]
+    path = cache / f"surnames-{digest}.json"
+    hit = cachefile.load_json(path, _are_surnames)
+    if hit is not None:
+        return Mentions([], [tuple(s) for s in hit["settled"]],
+                        [(s, e, tuple(ids)) for s, e, ids in hit["ambiguous"]])
+    found = find_mentions(text, index)
+    cachefile.store_json(path, {"settled": found.settled, "ambiguous": found.ambiguous})
+    return found
+
+
+def _are_surnames(value) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("settled"), list)
+            and isinstance(value.get("ambiguous"), list)
+            and all(isinstance(s, list) and len(s) == 3 and isinstance(s[0], int) and isinstance(s[1], int)
+                    and isinstance(s[2], str) for s in value["settled"])
+            and all(isinstance(a, list) and len(a) == 3 and isinstance(a[0], int) and isinstance(a[1], int)
+                    and isinstance(a[2], list) and all(isinstance(i, str) for i in a[2])
+                    for a in value["ambiguous"]))
+
+
+def _read_index(root: Path, book: Book, problems: Problems) -> None:
+    """The name index, which the units' Markdown needs before Pandoc (`_mark_surnames`);
+    checked against the biographies in `_read_data`."""
+    for entry in book.config.contents:
+        if entry.role == "index":
+            headings = _load_list(root / entry.file, _HeadingYaml, problems)
+            book.index = [IndexHeading(h.id, h.heading, h.sort or h.heading, _as_list(h.forms),
+                                       _as_list(h.see), _as_list(h.see_also), h.person, h.line)
+                          for h in headings]
+
+
 def _read_data(root: Path, book: Book, cache: Path, problems: Problems) -> None:
     """Glossary, congress dates, biographies and index; their Markdown in one Pandoc call."""
     markdown: dict[str, str] = {}
@@ -711,10 +769,6 @@ def _read_data(root: Path, book: Book, cache: Path, problems: Problems) -> None:
             _check_unique([(p.id, p.line) for p in book.people], loader, "biography id", problems)
             _check_aliases(book.people, loader.path, problems)
     if "index" in files:
-        headings = _load_list(files["index"], _HeadingYaml, problems)
-        book.index = [IndexHeading(h.id, h.heading, h.sort or h.heading, _as_list(h.forms),
-                                   _as_list(h.see), _as_list(h.see_also), h.person, h.line)
-                      for h in headings]
         _check_index(book, display_path(files["index"]), problems)
     config = book.config
     inline = {"title": config.title, "subtitle": config.subtitle, "rights": config.rights,

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from ..errors import Problems
 from ..mdsyntax import closing
-from ..mentions import (INITIAL, LOWER, MASK, SURNAME_END, WORD, form_matcher, norm_form,
-                        visible)
+from ..mentions import (INITIAL, LOWER, MASK, SURNAME_END, WORD, caption_ranges, form_matcher,
+                        norm_form, visible)
 
 # --- what a name looks like (the patterns shared with lint are in mentions.py) ------------
 
@@ -204,15 +204,6 @@ def _starts_sentence(before: str) -> bool:
     return not before or before[-1] in ".!?:;"
 
 
-def _caption_ranges(text: str) -> list[tuple[int, int]]:
-    out = []
-    for m in re.finditer(r"!\[", text):
-        end = closing(text, m.start() + 1, "]")
-        if end > 0:
-            out.append((m.start() + 2, end))
-    return out
-
-
 @dataclass
 class _Token:
     text: str
@@ -350,7 +341,7 @@ def _scan(texts: dict[str, str], lex: _Lexicon) -> tuple[list[_Name], dict[str, 
     para_id = 0
     for path in sorted(texts):
         view = visible(texts[path]).text
-        captions = _caption_ranges(texts[path])
+        captions = caption_ranges(texts[path])
         paras[path] = _paragraphs(view)
         for p_start, p_end in paras[path]:
             for run in _runs(view, p_start, p_end):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..mentions import INITIAL, SURNAME_END, WORD, match_mentions
+from ..mentions import INITIAL, SURNAME_END, WORD, find_mentions
 from .report import Finding, at
 from .source import DOCUMENT, HEADING, NOTE, RU, Text
 
@@ -18,7 +18,8 @@ def check(texts: list[Text], headings: list[dict], index_path: str, index_source
     lines = _entry_lines(index_source)
     mentioned: set[str] = set()
     for t in texts:
-        mentions = match_mentions(t.text, headings)
+        found = find_mentions(t.text, headings)
+        mentions = sorted(found.found + found.settled)
         mentioned.update(hid for _, _, hid in mentions)
         for start, _, classes, values in t.spans:
             ref = values.get("ref")
@@ -26,6 +27,10 @@ def check(texts: list[Text], headings: list[dict], index_path: str, index_source
                 yield at(t, start - 1, "L015", f"index mark refers to “{ref}”, which is no heading "
                          f"in {index_path}", ref)
         yield from _unindexed(t, mentions)
+        for start, end, bearers in found.ambiguous:
+            name = t.text[start:end]
+            yield at(t, start, "L016", f"“{name}” alone may be any of {', '.join(bearers)}; nothing around it "
+                     f"says which: mark it [{name}]{{.ix ref=…}} (the build warns of it as N006)", name)
     for h in headings:
         hid = h.get("id")
         line = lines.get(hid, 0)

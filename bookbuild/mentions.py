@@ -1,5 +1,4 @@
-"""Names and index mentions in Pandoc Markdown: what a name looks like, which parts of a text may
-name people, and the one matcher every stage uses (transform, lint, the importer's indexer)."""
+"""Names and index mentions in Pandoc Markdown: what a name looks like, what may name people, the matcher every stage uses, and whose a surname alone is."""
 from __future__ import annotations
 
 import bisect

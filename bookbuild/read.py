@@ -648,26 +648,8 @@ class _CongressGroupYaml:
 
 
 @dataclass
-class _PersonYaml:
-    id: str = field(metadata={"doc": "the person's id", "required": True})
-    surname: str = field(metadata={"doc": "surname", "required": True})
-    given_names: str = field(default="", metadata={"doc": "given names"})
-    patronymic: str = field(default="", metadata={"doc": "patronymic"})
-    alias: str = field(default="", metadata={"doc": "alias or real name"})
-    alias_after: str = field(default="", metadata={"doc": "where the alias is printed"})
-    surname_caps: str = field(default="", metadata={"doc": "the surname as printed in capitals"})
-    dates: str = field(default="", metadata={"doc": "life dates as printed"})
-    born: str = field(default="", metadata={"doc": "date of birth"})
-    died: str = field(default="", metadata={"doc": "date of death"})
-    born_os: str = field(default="", metadata={"doc": "date of birth, old style"})
-    died_os: str = field(default="", metadata={"doc": "date of death, old style"})
-    text: str = field(default="", metadata={"doc": "the biography (Markdown)"})
-    line: int = 0
-
-
-@dataclass
 class _PeopleYaml:
-    people: list[_PersonYaml] = field(metadata={"doc": "the biographies", "required": True})
+    people: list[Person] = field(metadata={"doc": "the biographies", "required": True})
     source_note: str = field(default="", metadata={"doc": "the note on sources (Markdown)"})
 
 
@@ -717,9 +699,7 @@ def _read_data(root: Path, book: Book, cache: Path, problems: Problems) -> None:
             markdown["people-note"] = data.source_note
             for i, p in enumerate(data.people):
                 markdown[f"bio{i}"] = p.text
-            book.people = [Person(p.id, p.surname, p.given_names, "", p.patronymic, p.alias,
-                                  p.alias_after, p.surname_caps, p.dates, p.born, p.died, p.born_os,
-                                  p.died_os, p.line) for p in data.people]
+            book.people = data.people
             _check_unique([(p.id, p.line) for p in book.people], loader, "biography id", problems)
             _check_aliases(book.people, loader.path, problems)
     if "index" in files:

@@ -20,11 +20,12 @@ from pathlib import Path
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from ..config import Positions, display_path
+from ..config import display_path
 from ..errors import CODES, BuildError, Problems
 from ..fsutil import exchange
 from .. import printers
 from ..model import BACK_ROLES, Book, Edition
+from ..settings import Positions
 from . import barcode, cover, onix, pdfx
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "dist"
@@ -58,16 +59,17 @@ def git(repo: Path, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def release_source(book: Book, problems: Problems, where: Positions) -> Source:
+def release_source(book: Book, problems: Problems) -> Source:
+    where = book.config.where
     repo = book.repository
     version = book.config.version
     if not version:
-        problems.error(where.label, *where.of("version"), "D001",
+        problems.error(*where.at("version"), "D001",
                        "version: missing (the release goes to dist/<version>/; e.g. version: 1.0.0)")
     commit = git(repo, "rev-parse", "HEAD") or ""
     tag = (git(repo, "describe", "--tags", "--exact-match", "HEAD") or "") if commit else ""
     if tag and version and tag.removeprefix("v") != version:
-        problems.error(where.label, *where.of("version"), "D001",
+        problems.error(*where.at("version"), "D001",
                        f'version: book.yaml says "{version}", the git tag at HEAD is "{tag}"')
     dirty = bool(git(repo, "status", "--porcelain")) if commit else False
     _check_tagged(version, commit, tag, dirty, problems, where)
@@ -97,23 +99,25 @@ def _check_tagged(version: str, commit: str, tag: str, dirty: bool, problems: Pr
         return
     wanted = f"v{version}"
     if not commit:
-        problems.error(where.label, *where.of("version"), "D013",
+        problems.error(*where.at("version"), "D013",
                        f"the book is not in a git repository: run `git init && git add -A && git commit -m "
                        f"'Release {version}' && git tag {wanted}`, then make dist")
     elif dirty:
-        problems.error(where.label, *where.of("version"), "D013",
+        problems.error(*where.at("version"), "D013",
                        f"the working tree has uncommitted changes (git status lists them): commit them, "
                        f"run `git tag {wanted}`, then make dist")
     elif not tag:
-        problems.error(where.label, *where.of("version"), "D013",
+        problems.error(*where.at("version"), "D013",
                        f"HEAD has no tag: run `git tag {wanted}` (a release is made from its tag), "
                        "then make dist")
 
 
 # --- checks before anything is built ----------------------------------------------------------
 
-def check_settings(book: Book, problems: Problems, where: Positions) -> None:
-    """What each edition needs for a release, beyond what book.yaml's loader checks."""
+def check_settings(book: Book, problems: Problems) -> None:
+    """What each edition needs for a release, beyond what book.yaml's loader checks; each
+    problem points at the setting's line as it was read."""
+    where = book.config.where
     c = book.config
     isbns: dict[str, str] = {}
     for name, edition in c.editions.items():
@@ -121,21 +125,21 @@ def check_settings(book: Book, problems: Problems, where: Positions) -> None:
         kind = cover.cover_kind(edition)
         if edition.format == "print":
             if not edition.isbn:
-                problems.error(where.label, *where.of(f"{at}.isbn"), "D003",
+                problems.error(*where.at(f"{at}.isbn"), "D003",
                                f"{at}.isbn: missing (the copyright page, the barcode and ONIX need it)")
             if not edition.caliper:
-                problems.error(where.label, *where.of(f"{at}.caliper"), "D003",
+                problems.error(*where.at(f"{at}.caliper"), "D003",
                                f"{at}.caliper: missing (the spine is pages × caliper; e.g. 0.0025in "
                                "for 55 lb cream)")
             if kind == "image":
-                problems.error(where.label, *where.of(f"{at}.cover"), "D003",
+                problems.error(*where.at(f"{at}.cover"), "D003",
                                f"{at}.cover: a print edition has a wrap or a case cover")
             _check_printer(edition, problems, where)
         elif kind != "image":
-            problems.error(where.label, *where.of(f"{at}.cover"), "D003",
+            problems.error(*where.at(f"{at}.cover"), "D003",
                            f"{at}.cover: an ebook's cover is an image")
         if edition.isbn in isbns:
-            problems.error(where.label, *where.of(f"{at}.isbn"), "D005",
+            problems.error(*where.at(f"{at}.isbn"), "D005",
                            f"{at}.isbn: {edition.isbn} is the ISBN of the {isbns[edition.isbn]} edition too")
         if edition.isbn:
             isbns.setdefault(edition.isbn, name)
@@ -143,7 +147,7 @@ def check_settings(book: Book, problems: Problems, where: Positions) -> None:
             _check_cover_image(book, edition, problems, where)
     for name, code in (("language", c.language), ("original.language", c.original.language if c.original else "")):
         if code and code.split("-")[0].lower() not in onix.ISO_639_2:
-            problems.error(where.label, *where.of(name), "D003",
+            problems.error(*where.at(name), "D003",
                            f'{name}: no ISO 639-2 code known for "{code}" (ONIX needs one)')
 
 
@@ -153,11 +157,11 @@ def _check_cover_image(book: Book, edition: Edition, problems: Problems, where: 
     setting = f"editions.{edition.name}.cover_image"
     path = (book.repository / edition.cover_image).resolve()
     if not path.is_relative_to(book.repository.resolve()):
-        problems.error(where.label, *where.of(setting), "D004",
+        problems.error(*where.at(setting), "D004",
                        f'{setting}: "{edition.cover_image}" is outside the repository')
         return
     if not path.is_file():
-        problems.error(where.label, *where.of(setting), "D004",
+        problems.error(*where.at(setting), "D004",
                        f'{setting}: "{edition.cover_image}" does not exist (put the art there, or remove '
                        "the setting for a cover with a marked placeholder)")
         return
@@ -165,14 +169,14 @@ def _check_cover_image(book: Book, edition: Edition, problems: Problems, where: 
         with Image.open(path) as picture:
             picture.verify()
     except (UnidentifiedImageError, OSError) as exc:
-        problems.error(where.label, *where.of(setting), "D004",
+        problems.error(*where.at(setting), "D004",
                        f'{setting}: "{edition.cover_image}" is not an image ({exc})')
 
 
 def _check_printer(edition: Edition, problems: Problems, where: Positions) -> None:
     at = f"editions.{edition.name}"
     if not edition.printer:
-        problems.error(where.label, *where.of(at), "D003",
+        problems.error(*where.at(at), "D003",
                        f"{at}.printer: missing (the printer whose rules the files must meet: "
                        f"{', '.join(printers.names())})")
         return
@@ -183,7 +187,7 @@ def _check_printer(edition: Edition, problems: Problems, where: Positions) -> No
         printers.check_edition(edition, profile, problems, place)
 
 
-def check_unfinished(book: Book, problems: Problems, where: Positions) -> list[str]:
+def check_unfinished(book: Book, problems: Problems) -> list[str]:
     """What a draft may show and a release may not: a figure without its art where an
     edition would print a placeholder frame, a cover without the photograph its design
     needs, a note the importer could only mark as missing. Each is refused where it
@@ -211,7 +215,7 @@ def check_unfinished(book: Book, problems: Problems, where: Positions) -> list[s
                                "(the editor's words)")
     for name, edition in c.editions.items():
         if edition.cover_art == "photo" and not edition.cover_image:
-            problems.error(where.label, *where.of(f"editions.{name}.cover_image"), "D012",
+            problems.error(*c.where.at(f"editions.{name}.cover_image"), "D012",
                            f"editions.{name}: the cover design has a photograph but no cover_image: "
                            "name the art, or set cover_art: type for a type-only cover")
     return captions
@@ -354,7 +358,7 @@ def build_print(book: Book, edition: Edition, blurb, moment: datetime, cache: Pa
 
 def check_cover_for_printer(book: Book, data: bytes, edition: Edition, path: str, problems: Problems) -> None:
     """Total ink and the barcode's clear area against the edition's printer (K007, K008)."""
-    place = printers.Place(Positions(book.root / "book.yaml"), edition.name)
+    place = printers.Place(book.config.where, edition.name)
     profile = printers.edition_profile(edition, Problems(), place)
     if profile is None:
         return
@@ -643,15 +647,14 @@ def make_release(book: Book, out_root: Path, cache: Path, force: bool = False, s
     the bundle to `out_root/<version>/`; returns it and the warnings. Raises BuildError (and
     leaves nothing behind) on any error."""
     problems = Problems(list(book.warnings))
-    where = Positions(book.root / "book.yaml")
-    source = release_source(book, problems, where)
+    source = release_source(book, problems)
     target = out_root / source.version
     recover_replaced(target)
     if source.version and target.exists() and not force:
         problems.error(display_path(target), 0, 0, "D002",
                        f"release {source.version} exists already; --force replaces it")
-    check_settings(book, problems, where)
-    captions = check_unfinished(book, problems, where)
+    check_settings(book, problems)
+    captions = check_unfinished(book, problems)
     check_tools(problems)
     stop_on_errors(problems)
     checks = check_book(book, problems)

@@ -776,16 +776,6 @@ def accessibility(held: Holdings, paged: bool) -> dict:
             "a11y_features": sorted(features), "a11y_summary": " ".join(summary)}
 
 
-def edition_line(path: Path, name: str) -> int:
-    """The line of book.yaml that opens edition `name` (0 when not found)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    start = next((i for i, line in enumerate(lines) if re.match(r"editions\s*:", line)), None)
-    if start is None:
-        return 0
-    return next((i + 1 for i in range(start + 1, len(lines))
-                 if re.match(rf"\s+{re.escape(name)}\s*:", lines[i])), 0)
-
-
 def illustrations(n: int) -> str:
     return "One illustration" if n == 1 else f"{n} illustrations"
 
@@ -795,17 +785,15 @@ def retail_problems(book: Book) -> list:
     from ..errors import Problem
 
     ebook = ebook_edition(book)
-    yaml_path = book.root / "book.yaml"
-    label = display_path(yaml_path)
+    where = book.config.where
     out = []
     if ebook is not None and not ebook.isbn:
-        out.append(Problem(label, edition_line(yaml_path, ebook.name), 1, "warning", "E003",
+        out.append(Problem(*where.at(f"editions.{ebook.name}.isbn"), "warning", "E003",
                            f"editions.{ebook.name}.isbn: missing: the ebook is not ready for retail (stores, "
                            f"libraries and ONIX identify an ebook by its own ISBN; until it has one it is "
                            f"{identifier(book)}, and its release file is named without an ISBN)"))
     if not publication_date(book.config):
-        out.append(Problem(label, find_line(yaml_path, "published:") or find_line(yaml_path, "year:"), 1,
-                           "warning", "E004",
+        out.append(Problem(*where.at("published" if "published" in where.marks else "year"), "warning", "E004",
                            "published: no full publication date (YYYY-MM-DD): the ebook carries the year "
                            "alone, and library software makes up a day and month for it"))
     return out

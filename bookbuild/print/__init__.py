@@ -68,7 +68,8 @@ def print_edition(book: Book, name: str) -> Edition:
     edition = book.config.editions.get(name)
     if edition is None or edition.format != "print":
         names = ", ".join(n for n, e in book.config.editions.items() if e.format == "print") or "none"
-        raise BuildError([Problem(display_path(book.root / "book.yaml"), 0, 0, "error", "P001",
+        # An edition that is there points at its format, one that is not at the editions.
+        raise BuildError([Problem(*book.config.where.at(f"editions.{name}.format"), "error", "P001",
                                   f'"{name}" is not a print edition in book.yaml (print editions: {names})')])
     return edition
 

@@ -335,9 +335,8 @@ FONT_FAMILY = "EB Garamond 12"
 def check_printer(book: Book, edition: Edition, data: bytes, labels: list[str], problems: Problems) -> None:
     """The interior against the rules of the edition's printer (printers/*.yaml), if it names one."""
     from .. import printers
-    from ..config import Positions
 
-    place = printers.Place(Positions(book.root / "book.yaml"), edition.name)
+    place = printers.Place(book.config.where, edition.name)
     profile = printers.edition_profile(edition, problems, place)
     if profile is not None:
         printers.check_interior(data, edition, profile, labels, problems, place)

@@ -14,7 +14,7 @@ from .fsutil import NotUTF8, read_utf8
 
 from .errors import Problems
 from .model import DATA_ROLES, TEXT_ROLES, Config
-from .settings import Invalid, Positions, check_of, is_setting, parse_length, parse_trim  # noqa: F401 (printers)
+from .settings import Invalid, Positions, check_of, is_setting, missing_needed, parse_length, parse_trim  # noqa: F401 (printers)
 
 
 def display_path(path: Path) -> str:
@@ -227,9 +227,8 @@ def _check_consistency(loader: Loader, root: yaml.MappingNode, config: Config) -
     editions_node = _child(root, "editions")
     for key, node in editions_node.value:
         edition = config.editions[key.value]
-        if edition.format == "print" and edition.trim is None:
-            loader.error(node, "C002", f"editions.{edition.name}.trim: missing (a print edition needs "
-                                       "its trim size, e.g. 6x9in)")
+        for name, why in missing_needed(edition, "read"):
+            loader.error(node, "C002", f"editions.{edition.name}.{name}: missing ({why})")
         if edition.page_source:
             source = config.editions.get(edition.page_source)
             if source is None or source.format != "print":

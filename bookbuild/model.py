@@ -9,7 +9,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from .errors import Problem
-from .settings import Choice, Isbn, Length, Pattern, Positions, Trim, derived, setting
+from .settings import Choice, Isbn, Length, Needed, Pattern, Positions, Trim, derived, setting
 
 # Roles decide layout and epub:type. Front matter is numbered in roman folios in
 # print, body and back matter in arabic ones.
@@ -94,11 +94,12 @@ class Case:
 class Edition:
     name: str = derived("the edition's key in book.yaml")
     format: str = setting("epub or print", required=True, check=Choice("epub", "print"))
-    isbn: str = setting("ISBN-13 of this edition", "", check=Isbn())
+    isbn: str = setting("ISBN-13 of this edition", "", check=Isbn(),
+                        needed=Needed("print", "release", "the copyright page, the barcode and ONIX need it"))
     binding: str = setting("paperback, cloth, …", "")
     trim: tuple[float, float] | None = setting(
-        "trim size WIDTHxHEIGHT with in, mm, cm or pt; kept in points (a print edition needs one)",
-        None, check=Trim())
+        "trim size WIDTHxHEIGHT with in, mm, cm or pt; kept in points", None, check=Trim(),
+        needed=Needed("print", "read", "a print edition needs its trim size, e.g. 6x9in"))
     bleed: float = setting("bleed on each side, kept in points", 0.0, check=Length("0.5in", "0.125in"))
     notes: str = setting("endnotes (after each chapter) or footnotes", "endnotes",
                          check=Choice("endnotes", "footnotes"))
@@ -109,7 +110,8 @@ class Edition:
     caliper: float = setting(
         "paper thickness per page (half a leaf), e.g. 0.0025in: the spine is pages × caliper; kept in points",
         0.0, check=Length("0.01in", "0.0025in", "a paper thickness per page, more than 0 and at most",
-                          positive=True))
+                          positive=True),
+        needed=Needed("print", "release", "the spine is pages × caliper; e.g. 0.0025in for 55 lb cream"))
     cover: str = setting("cover kind: wrap (paperback), case (cloth) or image (ebook); from format and "
                          "binding when empty", "", check=Choice("wrap", "case", "image"))
     cover_image: str = setting("art for the cover's photo area, a path under images/; empty: a marked "
@@ -123,7 +125,8 @@ class Edition:
         "or type (a type-only cover, no photographs and no photo credits)", "photo",
         check=Choice("photo", "type"))
     printer: str = setting(
-        "the printer whose published rules the files must meet: a profile in printers/ (ingramspark, kdp)", "")
+        "the printer whose published rules the files must meet: a profile in printers/ (ingramspark, kdp)", "",
+        needed=Needed("print", "release", "the printer whose rules the files must meet: {profiles}"))
     missing_art: str = setting(
         "a figure whose art is absent: placeholder (a marked frame, drafts only: dist refuses it) "
         "or caption (the caption alone where the photograph would be, listed in the release notes)",

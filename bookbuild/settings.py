@@ -149,12 +149,33 @@ class Length(Check):
 
 # --- declaring settings ----------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Needed:
+    """An edition setting that editions of `format` cannot do without, from `stage` on: `read`
+    (every build refuses it missing, C002) or `release` (dist refuses it, D003); `why` ends
+    the message, `{profiles}` standing for the printer profiles there are."""
+
+    format: str
+    stage: str
+    why: str
+
+
 def setting(doc: str, default=MISSING, *, factory=MISSING, check: Check | None = None,
-            required: bool = False):
-    """A setting: its one line of documentation, its default (none: `required`), and the
-    check its value passes after the type check (`Check`)."""
+            required: bool = False, needed: Needed | None = None):
+    """A setting: its one line of documentation, its default (none: `required`), the
+    check its value passes after the type check (`Check`), and when an edition needs it."""
     return field(default=default, default_factory=factory,
-                 metadata={"doc": doc, "check": check, "required": required})
+                 metadata={"doc": doc, "check": check, "required": required, "needed": needed})
+
+
+def missing_needed(edition, stage: str) -> list[tuple[str, str]]:
+    """(setting, why) for each setting the edition lacks that its format needs at `stage`."""
+    out = []
+    for f in dataclasses.fields(edition):
+        needed = f.metadata.get("needed")
+        if needed and needed.stage == stage and needed.format == edition.format and not getattr(edition, f.name):
+            out.append((f.name, needed.why))
+    return out
 
 
 def derived(doc: str, default=MISSING, *, factory=MISSING):
@@ -253,6 +274,9 @@ def _plural(hint) -> str:
 def default_shown(f: dataclasses.Field) -> str:
     if f.metadata.get("required"):
         return "required"
+    needed = f.metadata.get("needed")
+    if needed:
+        return f"needed by a {needed.format} edition" + (" for a release" if needed.stage == "release" else "")
     if f.default is not MISSING:
         value = f.default
     elif f.default_factory is not MISSING:

@@ -25,7 +25,7 @@ from ..errors import CODES, BuildError, Problems
 from ..fsutil import exchange
 from .. import printers
 from ..model import BACK_ROLES, Book, Edition
-from ..settings import Positions
+from ..settings import Positions, missing_needed
 from . import barcode, cover, onix, pdfx
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "dist"
@@ -123,14 +123,10 @@ def check_settings(book: Book, problems: Problems) -> None:
     for name, edition in c.editions.items():
         at = f"editions.{name}"
         kind = cover.cover_kind(edition)
+        for setting, why in missing_needed(edition, "release"):
+            problems.error(*where.at(f"{at}.{setting}"), "D003",
+                           f"{at}.{setting}: missing ({why.format(profiles=', '.join(printers.names()))})")
         if edition.format == "print":
-            if not edition.isbn:
-                problems.error(*where.at(f"{at}.isbn"), "D003",
-                               f"{at}.isbn: missing (the copyright page, the barcode and ONIX need it)")
-            if not edition.caliper:
-                problems.error(*where.at(f"{at}.caliper"), "D003",
-                               f"{at}.caliper: missing (the spine is pages × caliper; e.g. 0.0025in "
-                               "for 55 lb cream)")
             if kind == "image":
                 problems.error(*where.at(f"{at}.cover"), "D003",
                                f"{at}.cover: a print edition has a wrap or a case cover")
@@ -174,12 +170,6 @@ def _check_cover_image(book: Book, edition: Edition, problems: Problems, where: 
 
 
 def _check_printer(edition: Edition, problems: Problems, where: Positions) -> None:
-    at = f"editions.{edition.name}"
-    if not edition.printer:
-        problems.error(*where.at(at), "D003",
-                       f"{at}.printer: missing (the printer whose rules the files must meet: "
-                       f"{', '.join(printers.names())})")
-        return
     place = printers.Place(where, edition.name)
     profile = printers.edition_profile(edition, problems, place)
     if profile is not None:

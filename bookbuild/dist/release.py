@@ -13,7 +13,7 @@ import zipfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from ..errors import CODES, BuildError, Problems
 from ..fsutil import exchange
 from .. import printers
 from ..model import BACK_ROLES, Book, Edition
+from ..pipeline import settle
 from ..settings import Positions, missing_needed
 from . import barcode, cover, onix, pdfx
 
@@ -639,6 +640,31 @@ def make_release(book: Book, out_root: Path, cache: Path, force: bool = False, s
     problems = Problems(list(book.warnings))
     source = release_source(book, problems)
     target = out_root / source.version
+    captions, checks = check_before_building(book, source, target, force, problems)
+    with source_date_epoch(source.moment):
+        built, outputs = build_editions(book, source, cache, problems, say)
+    checks += check_outputs(book, outputs, problems, say)
+    order = {name: n for n, name in enumerate(book.config.editions)}
+    outputs.sort(key=lambda o: (order[o.edition], o.path))
+    work = cache.parent
+    work.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".dist-{source.version}-{os.getpid()}-", dir=work))
+    try:
+        checks += validate_epubs(outputs, staging, work / "dist-reports" / source.version, problems,
+                                 validators, say)
+        problems = settle(problems, strict)
+        write_bundle(staging, outputs, record_files(book, source, built, outputs, checks, problems, captions))
+        move_into_place(staging, target, force)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target, problems.warnings
+
+
+def check_before_building(book: Book, source: Source, target: Path, force: bool,
+                          problems: Problems) -> tuple[list[str], list[str]]:
+    """The settings a release needs, unfinished matter, the tools, then lint and the no-loss
+    check; stops on any error. Returns the figures set as captions alone, and a line per
+    check for the record."""
     recover_replaced(target)
     if source.version and target.exists() and not force:
         problems.error(display_path(target), 0, 0, "D002",
@@ -649,27 +675,38 @@ def make_release(book: Book, out_root: Path, cache: Path, force: bool = False, s
     stop_on_errors(problems)
     checks = check_book(book, problems)
     stop_on_errors(problems)
+    return captions, checks
 
+
+def build_editions(book: Book, source: Source, cache: Path, problems: Problems,
+                   say) -> tuple[dict[str, Built], list[Output]]:
+    """Each print edition's interior and cover (stopping on an error), then the ebook from the
+    page map of the edition it follows, then an ONIX record per ISBN; in book.yaml's order."""
     c = book.config
     blurb = cover.blurb_html(c.blurb)
     built: dict[str, Built] = {}
     outputs: list[Output] = []
-    with source_date_epoch(source.moment):
-        for edition in c.editions.values():
-            if edition.format == "print":
-                built[edition.name], files = build_print(book, edition, blurb, source.moment, cache, problems, say)
-                outputs += files
-        stop_on_errors(problems)
-        for edition in c.editions.values():
-            if edition.format == "epub":
-                outputs += build_ebook(book, edition, built, blurb, source.moment, cache, say)
-                built[edition.name] = Built(edition)
+    for edition in c.editions.values():
+        if edition.format == "print":
+            built[edition.name], files = build_print(book, edition, blurb, source.moment, cache, problems, say)
+            outputs += files
+    stop_on_errors(problems)
+    for edition in c.editions.values():
+        if edition.format == "epub":
+            outputs += build_ebook(book, edition, built, blurb, source.moment, cache, say)
+            built[edition.name] = Built(edition)
     built = {name: built[name] for name in c.editions}
     for b in built.values():
         if b.edition.isbn:
             outputs.append(build_onix(book, b, str(blurb), source.moment, problems))
+    return built, outputs
+
+
+def check_outputs(book: Book, outputs: list[Output], problems: Problems, say) -> list[str]:
+    """Every file as a preflight reads it, and every edition against book/; a line per check
+    for the record (the interiors' and covers' own checks ran as they were built)."""
     preflight_outputs(outputs, problems, say)
-    checks.append(check_completeness(book, outputs, problems, say))
+    checks = [check_completeness(book, outputs, problems, say)]
     checks += [f"{pdfx.VERSION}: interiors and covers pressed and preflighted (font programs CFF or "
                "TrueType, one subset tag per program)",
                "printer profiles: trim, page boxes, 0 ink in the safe zone, gutter, cover ink and barcode area",
@@ -678,34 +715,31 @@ def make_release(book: Book, out_root: Path, cache: Path, force: bool = False, s
                "fonts embedded in every PDF", "copyright pages name their edition's ISBN",
                "barcodes read back by zbarimg as their edition's ISBN",
                "ONIX records valid against the ONIX 3.0 reference XSD"]
-    order = {name: n for n, name in enumerate(c.editions)}
-    outputs.sort(key=lambda o: (order[o.edition], o.path))
+    return checks
 
-    work = cache.parent
-    work.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".dist-{source.version}-{os.getpid()}-", dir=work))
-    try:
-        epubs = [o for o in outputs if o.kind == "epub"]
-        if validators:
-            for out in epubs:
-                path = staging / out.path
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(out.data)
-                say(f"dist: EPUBCheck and Ace on {out.path}")
-                checks += run_validators(path, out.path, work / "dist-reports" / source.version, problems)
-        elif epubs:
-            checks.append("EPUBCheck and Ace: not run (--skip-validators)")
-        if strict:
-            problems = Problems([replace(p, severity="error") for p in problems])
-        stop_on_errors(problems)
-        # Absent art is settled by every edition's missing_art and listed in the notes.
-        warnings = Counter(p.code for p in problems.warnings if not (captions and p.code == "F001"))
-        record = manifest(book, source, built, outputs, checks, warnings)
-        notes = release_notes(book, source, built, checks, warnings, captions)
-        write_bundle(staging, outputs, {
-            "manifest.json": (json.dumps(record, ensure_ascii=False, indent=1) + "\n").encode(),
-            "RELEASE-NOTES.md": notes.encode()})
-        move_into_place(staging, target, force)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target, problems.warnings
+
+def validate_epubs(outputs: list[Output], staging: Path, reports: Path, problems: Problems, validators: bool,
+                   say) -> list[str]:
+    """EPUBCheck and Ace on each EPUB, written into the staging folder first."""
+    epubs = [o for o in outputs if o.kind == "epub"]
+    if not validators:
+        return ["EPUBCheck and Ace: not run (--skip-validators)"] if epubs else []
+    checks = []
+    for out in epubs:
+        path = staging / out.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(out.data)
+        say(f"dist: EPUBCheck and Ace on {out.path}")
+        checks += run_validators(path, out.path, reports, problems)
+    return checks
+
+
+def record_files(book: Book, source: Source, built: dict[str, Built], outputs: list[Output], checks: list[str],
+                 problems: Problems, captions: list[str]) -> dict[str, bytes]:
+    """manifest.json and RELEASE-NOTES.md."""
+    # Absent art is settled by every edition's missing_art and listed in the notes.
+    warnings = Counter(p.code for p in problems.warnings if not (captions and p.code == "F001"))
+    record = manifest(book, source, built, outputs, checks, warnings)
+    notes = release_notes(book, source, built, checks, warnings, captions)
+    return {"manifest.json": (json.dumps(record, ensure_ascii=False, indent=1) + "\n").encode(),
+            "RELEASE-NOTES.md": notes.encode()}

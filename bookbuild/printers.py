@@ -98,10 +98,13 @@ def load(name: str, problems: Problems) -> Profile | None:
     profile = loader.dataclass(root, Profile, "", {"key": name}) if root is not None else None
     if profile is None:
         return None
-    for text in [profile.interior.safe, profile.interior.bleed, profile.cover.bleed, profile.cover.safe,
-                 *[g.inside for g in profile.interior.gutter], *profile.papers.values()]:
+    lengths = {"interior.safe": profile.interior.safe, "interior.bleed": profile.interior.bleed,
+               "cover.bleed": profile.cover.bleed, "cover.safe": profile.cover.safe,
+               **{f"interior.gutter[{i}].inside": g.inside for i, g in enumerate(profile.interior.gutter)},
+               **{f"papers.{name}": text for name, text in profile.papers.items()}}
+    for name, text in lengths.items():
         if parse_length(text) is None:
-            problems.error(loader.path, 1, 1, "K001", f'"{text}" is not a length (e.g. 0.5in)')
+            problems.error(*loader.positions.at(name), "K001", f'"{text}" is not a length (e.g. 0.5in)')
             return None
     return profile
 

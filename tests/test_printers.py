@@ -63,6 +63,7 @@ def test_a_broken_profile_is_located(tmp_path, monkeypatch):
     problems = Problems()
     assert printers.load("broken", problems) is None
     assert [p.code for p in problems] == ["K001"] and "half an inch" in problems.items[0].message
+    assert (problems.items[0].line, problems.items[0].col) == (3, len("interior: {safe: ") + 1)
 
 
 # --- interiors --------------------------------------------------------------------------------

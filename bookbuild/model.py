@@ -260,9 +260,9 @@ def script_lang(text: str) -> str:
 class Headword:
     """One name a glossary entry goes by, with what the manuscript brackets after it."""
 
-    term: str
-    original: str = ""
-    abbreviation: str = ""
+    term: str = setting("another name of the entry", required=True)
+    original: str = setting("its Russian original", "")
+    abbreviation: str = setting("what it abbreviates", "")
 
     @property
     def lang(self) -> str:
@@ -290,16 +290,18 @@ class Term:
 
 @dataclass
 class CongressDate:
-    name: str
-    dates: str
-    line: int = 0
+    """An entry of congresses.yaml (read by `config.Loader`)."""
+
+    name: str = setting("the congress or conference", required=True)
+    dates: str = setting("its dates", "")
+    line: int = derived("line in congresses.yaml", 0)
 
 
 @dataclass
 class CongressGroup:
-    group: str
-    items: list[CongressDate]
-    line: int = 0
+    group: str = setting("the group's heading", "")
+    items: list[CongressDate] = setting("dated items", factory=list, required=True)
+    line: int = derived("line in congresses.yaml", 0)
 
 
 # Where a biography may print its alias: after one of these fields.

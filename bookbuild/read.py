@@ -20,7 +20,7 @@ from . import cachefile
 from .config import Loader, display_path, load_config, load_data
 from .errors import BuildError, Problems
 from .fsutil import NotUTF8, read_utf8, tree_digest
-from .model import (ALIAS_PLACES, DATA_ROLES, Book, CongressDate, CongressGroup, Figure, Headword,
+from .model import (ALIAS_PLACES, DATA_ROLES, Book, CongressGroup, Figure, Headword,
                     IndexHeading, Note, Person, Term, Unit)
 
 # `-auto_identifiers`: Pandoc's automatic heading ids would collide between units
@@ -614,36 +614,14 @@ def _svg_fault(path: Path) -> tuple[str, str] | None:
 # --- data files ---------------------------------------------------------------------------
 
 @dataclass
-class _HeadwordYaml:
-    term: str = field(metadata={"doc": "another name of the entry", "required": True})
-    original: str = field(default="", metadata={"doc": "its Russian original"})
-    abbreviation: str = field(default="", metadata={"doc": "what it abbreviates"})
-    line: int = 0
-
-
-@dataclass
 class _TermYaml:
     term: str = field(metadata={"doc": "the headword", "required": True})
     definition: str = field(metadata={"doc": "the definition (Markdown)", "required": True})
     original: str = field(default="", metadata={"doc": "the Russian original"})
     abbreviation: str = field(default="", metadata={"doc": "what the headword abbreviates"})
-    variants: list[_HeadwordYaml] = field(default_factory=list, metadata={
+    variants: list[Headword] = field(default_factory=list, metadata={
         "doc": "other headwords, in the manuscript's order after the first ('RKI […]; Rabkrin […]')"})
     see_also: list[str] = field(default_factory=list, metadata={"doc": "related headwords"})
-    line: int = 0
-
-
-@dataclass
-class _CongressItemYaml:
-    name: str = field(metadata={"doc": "the congress or conference", "required": True})
-    dates: str = field(default="", metadata={"doc": "its dates"})
-    line: int = 0
-
-
-@dataclass
-class _CongressGroupYaml:
-    items: list[_CongressItemYaml] = field(metadata={"doc": "dated items", "required": True})
-    group: str = field(default="", metadata={"doc": "the group's heading"})
     line: int = 0
 
 
@@ -684,14 +662,12 @@ def _read_data(root: Path, book: Book, cache: Path, problems: Problems) -> None:
         for i, t in enumerate(terms):
             markdown[f"gl{i}"] = t.definition
         book.glossary = [Term(t.term, "", t.original, t.abbreviation,
-                              [Headword(v.term, v.original or "", v.abbreviation or "") for v in t.variants],
+                              t.variants,
                               _as_list(t.see_also),
                               f"gl-{_slug(t.term)}", t.line) for t in terms]
         _check_see_also(book, display_path(files["glossary"]), problems)
     if "congresses" in files:
-        groups = _load_list(files["congresses"], _CongressGroupYaml, problems)
-        book.congresses = [CongressGroup(g.group, [CongressDate(i.name, i.dates, i.line) for i in g.items],
-                                         g.line) for g in groups]
+        book.congresses = _load_list(files["congresses"], CongressGroup, problems)
     if "biographies" in files:
         loader, node = load_data(files["biographies"], problems)
         data = loader.value(node, _PeopleYaml, "") if node is not None else None

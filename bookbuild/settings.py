@@ -204,7 +204,8 @@ class Positions:
     def of(self, name: str) -> tuple[int, int]:
         """The setting's value, or the nearest mapping that holds it (the one that lacks it)."""
         while name and name not in self.marks:
-            name = re.sub(r"(^|\.)[^.\[]*$|\[\d+\]$", "", name)
+            shorter = re.sub(r"(^|\.)[^.\[]*$|\[\d+\]$", "", name)
+            name = shorter if shorter != name else ""
         return self.marks.get(name, (1, 1))
 
     def at(self, name: str) -> tuple[str, int, int]:
@@ -293,8 +294,8 @@ def default_shown(f: dataclasses.Field) -> str:
 def reference(cls, title: str) -> str:
     """The Markdown reference of every setting of `cls`, from the declarations."""
     rows = [f"# {title}", "",
-            "Generated from the declarations in `bookbuild/model.py` by "
-            "`python -m bookbuild.settings`; do not edit by hand.", "",
+            "Made from the declarations in `bookbuild/model.py` "
+            "(`python -m bookbuild.settings > docs/book-yaml.md`); do not edit by hand.", "",
             "| setting | written as | default | what it is |", "|---|---|---|---|"]
     for name, f, hint in declared(cls):
         cells = [f"`{name}`", written_as(f, hint), default_shown(f), f.metadata["doc"]]

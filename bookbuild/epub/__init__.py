@@ -313,16 +313,8 @@ CONTAINER = """<?xml version="1.0" encoding="UTF-8"?>
 
 def text_doc(unit: Unit, book: Book, problems: Problems, files: dict[str, bytes]) -> Doc:
     """One Markdown unit: raw HTML checked, notes made endnotes, figures resolved."""
-    source = book.root / unit.file
-    label = display_path(source)
-    check_raw_html(source, label, problems)
     wrapper = mk.parse_fragment(unit.html)
-    for finding, needle in mk.unsafe_markup(wrapper):
-        problems.error(label, find_line(source, needle), 1, "E002",
-                       f"raw HTML may not carry scripts: {finding}")
-    for finding, needle in mk.remote_resources(wrapper):
-        problems.error(label, find_line(source, needle), 1, "E005",
-                       f"{finding}: an EPUB carries what it shows (put the file under images/)")
+    check_markup(book.root / unit.file, wrapper, problems)
     section = wrapper.find(mk.h("section"))
     wrapper.remove(section)
     heading = section.find(mk.h("h1"))
@@ -351,6 +343,19 @@ def text_doc(unit: Unit, book: Book, problems: Problems, files: dict[str, bytes]
     body_type = "frontmatter" if unit.role in FRONT_ROLES else "bodymatter"
     return Doc(Path(unit.file).stem, unit.title, section, unit.role, unit.file,
                book.config.language, body_type, number=unit.number)
+
+
+def check_markup(source: Path, wrapper: etree._Element, problems: Problems) -> None:
+    """The checks of a unit's markup, all of them: raw HTML that is not XML (E001), scripts
+    (E002), resources from outside the EPUB (E005)."""
+    label = display_path(source)
+    check_raw_html(source, label, problems)
+    for finding, needle in mk.unsafe_markup(wrapper):
+        problems.error(label, find_line(source, needle), 1, "E002",
+                       f"raw HTML may not carry scripts: {finding}")
+    for finding, needle in mk.remote_resources(wrapper):
+        problems.error(label, find_line(source, needle), 1, "E005",
+                       f"{finding}: an EPUB carries what it shows (put the file under images/)")
 
 
 RAW_TAG = re.compile(r"<(/?)([A-Za-z][\w:-]*)((?:\s+[^<>]*?)?)\s*(/?)>")

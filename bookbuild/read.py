@@ -22,6 +22,7 @@ from .errors import BuildError, Problems
 from .fsutil import NotUTF8, read_utf8, tree_digest
 from .model import (ALIAS_PLACES, DATA_ROLES, Book, CongressGroup, Figure, Headword,
                     IndexHeading, Note, Person, Term, Unit)
+from .settings import derived, setting
 
 # `-auto_identifiers`: Pandoc's automatic heading ids would collide between units
 # (every chapter may have a "Conclusions" section); sections get unit-scoped ids below.
@@ -613,34 +614,38 @@ def _svg_fault(path: Path) -> tuple[str, str] | None:
 
 # --- data files ---------------------------------------------------------------------------
 
+# Each file's entries are declared like book.yaml's settings (settings.setting); where the
+# model keeps an entry otherwise (HTML for Markdown, lists for one-or-many), the file's
+# own class says how it is written.
+
 @dataclass
 class _TermYaml:
-    term: str = field(metadata={"doc": "the headword", "required": True})
-    definition: str = field(metadata={"doc": "the definition (Markdown)", "required": True})
-    original: str = field(default="", metadata={"doc": "the Russian original"})
-    abbreviation: str = field(default="", metadata={"doc": "what the headword abbreviates"})
-    variants: list[Headword] = field(default_factory=list, metadata={
-        "doc": "other headwords, in the manuscript's order after the first ('RKI […]; Rabkrin […]')"})
-    see_also: list[str] = field(default_factory=list, metadata={"doc": "related headwords"})
-    line: int = 0
+    term: str = setting("the headword", required=True)
+    definition: str = setting("the definition (Markdown)", required=True)
+    original: str = setting("the Russian original", "")
+    abbreviation: str = setting("what the headword abbreviates", "")
+    variants: list[Headword] = setting(
+        "other headwords, in the manuscript's order after the first ('RKI […]; Rabkrin […]')", factory=list)
+    see_also: list[str] = setting("related headwords", factory=list)
+    line: int = derived("line in glossary.yaml", 0)
 
 
 @dataclass
 class _PeopleYaml:
-    people: list[Person] = field(metadata={"doc": "the biographies", "required": True})
-    source_note: str = field(default="", metadata={"doc": "the note on sources (Markdown)"})
+    people: list[Person] = setting("the biographies", required=True)
+    source_note: str = setting("the note on sources (Markdown)", "")
 
 
 @dataclass
 class _HeadingYaml:
-    id: str = field(metadata={"doc": "the heading's id", "required": True})
-    heading: str = field(metadata={"doc": "the heading as printed", "required": True})
-    sort: str = field(default="", metadata={"doc": "sort key"})
-    forms: list[str] | str = field(default_factory=list, metadata={"doc": "forms that match in the text"})
-    see: list[str] | str = field(default_factory=list, metadata={"doc": "see: other headings"})
-    see_also: list[str] | str = field(default_factory=list, metadata={"doc": "see also: other headings"})
-    person: str = field(default="", metadata={"doc": "id of the person's biography"})
-    line: int = 0
+    id: str = setting("the heading's id", required=True)
+    heading: str = setting("the heading as printed", required=True)
+    sort: str = setting("sort key", "")
+    forms: list[str] | str = setting("forms that match in the text", factory=list)
+    see: list[str] | str = setting("see: other headings", factory=list)
+    see_also: list[str] | str = setting("see also: other headings", factory=list)
+    person: str = setting("id of the person's biography", "")
+    line: int = derived("line in index.yaml", 0)
 
 
 def _as_list(value) -> list[str]:

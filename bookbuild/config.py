@@ -14,7 +14,7 @@ from .fsutil import NotUTF8, read_utf8
 
 from .errors import Problems
 from .model import DATA_ROLES, TEXT_ROLES, Config
-from .settings import Invalid, Positions, check_of, is_setting, missing_needed, parse_length, parse_trim  # noqa: F401 (printers)
+from .settings import Invalid, Positions, check_of, is_setting, missing_needed
 
 
 def display_path(path: Path) -> str:

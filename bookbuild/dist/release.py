@@ -305,46 +305,62 @@ def extent(result) -> onix.Extent:
 
 def build_print(book: Book, edition: Edition, blurb, moment: datetime, cache: Path, problems: Problems,
                 say) -> tuple[Built, list[Output]]:
-    """Interior and cover of one print edition, both PDF/X-1a, the cover sized by the interior."""
+    """Interior and cover of one print edition, both PDF/X-1a, the cover sized by the interior;
+    each checked as the printer will read it."""
     import pikepdf
 
     from ..print import build_pdf
-    from ..print.checks import check_fonts
 
     c = book.config
     name = stem(book, edition)
+    title = f"{c.title}: {c.subtitle}" if c.subtitle else c.title
     say(f"dist: {edition.name}: laying out the interior")
     data, result = build_pdf(book, edition, problems, cache)
-    title = f"{c.title}: {c.subtitle}" if c.subtitle else c.title
     interior, violations = pdfx.press(data, title, moment, even=True)
     interior_path = f"{edition.name}/{name}_interior.pdf"
-    for violation in violations:
-        problems.error(interior_path, 0, 0, "D007", violation)
+    check_interior(interior, edition, violations, interior_path, problems)
     with pikepdf.open(io.BytesIO(interior)) as pdf:
         pages = len(pdf.pages)
-    _check_copyright_isbn(interior, edition, interior_path, problems)
     g = cover.geometry(edition, pages)
     say(f"dist: {edition.name}: {pages} pages, spine {g.spine / PT_PER_IN:.3f} in; the cover")
-    html = cover.render_html(book, edition, g, blurb, moment)
-    cover_pdf, warnings = cover.render_pdf(html, pdfx.WEASYPRINT_VARIANT)
-    cover_path = f"{edition.name}/{name}_cover.pdf"
-    for message in dict.fromkeys(warnings):
-        problems.warning(cover_path, 0, 0, "P002", f"WeasyPrint: {message}")
+    cover_pdf, warnings = cover.render_pdf(cover.render_html(book, edition, g, blurb, moment),
+                                           pdfx.WEASYPRINT_VARIANT)
     cover_pdf, violations = pdfx.press(cover_pdf, f"{title}: cover ({edition.binding or edition.name})", moment)
-    for violation in violations:
-        problems.error(cover_path, 0, 0, "D007", violation)
-    check_fonts(cover_pdf, problems, cover_path)
-    # zbar reads the add-on as a symbol of its own.
-    wanted = sorted([edition.isbn, barcode.price_addon(edition.price)])
-    read = sorted(barcode.scan(cover_pdf))
-    if read != wanted:
-        problems.error(cover_path, 0, 0, "D008", f"zbarimg read {read or 'nothing'}, not {wanted} "
-                                                 "(the ISBN and its price add-on)")
-    check_cover_for_printer(book, cover_pdf, edition, cover_path, problems)
+    cover_path = f"{edition.name}/{name}_cover.pdf"
+    check_cover(book, cover_pdf, edition, warnings, violations, cover_path, problems)
     spine_in = round(pages * edition.caliper / PT_PER_IN, 4)
     built = Built(edition, pages, spine_in, g, extent(result), result)
     return built, [Output(interior_path, edition.name, "interior", edition.isbn, interior, pages, spine_in),
                    Output(cover_path, edition.name, "cover", edition.isbn, cover_pdf, pages, spine_in)]
+
+
+def check_interior(interior: bytes, edition: Edition, violations: list[str], path: str,
+                   problems: Problems) -> None:
+    """The pressed interior (its print checks ran in build_pdf): PDF/X-1a (D007), and its
+    copyright page names this edition's ISBN (D011)."""
+    for violation in violations:
+        problems.error(path, 0, 0, "D007", violation)
+    _check_copyright_isbn(interior, edition, path, problems)
+
+
+def check_cover(book: Book, data: bytes, edition: Edition, warnings: list[str], violations: list[str], path: str,
+                problems: Problems) -> None:
+    """The pressed cover: WeasyPrint's warnings (P002), PDF/X-1a (D007), its fonts, its barcode
+    read back (D008), its printer's ink and barcode area (K007, K008)."""
+    from ..print.checks import check_fonts
+
+    for message in dict.fromkeys(warnings):
+        problems.warning(path, 0, 0, "P002", f"WeasyPrint: {message}")
+    for violation in violations:
+        problems.error(path, 0, 0, "D007", violation)
+    check_fonts(data, problems, path)
+    # zbar reads the add-on as a symbol of its own.
+    wanted = sorted([edition.isbn, barcode.price_addon(edition.price)])
+    read = sorted(barcode.scan(data))
+    if read != wanted:
+        problems.error(path, 0, 0, "D008", f"zbarimg read {read or 'nothing'}, not {wanted} "
+                                           "(the ISBN and its price add-on)")
+    check_cover_for_printer(book, data, edition, path, problems)
 
 
 def check_cover_for_printer(book: Book, data: bytes, edition: Edition, path: str, problems: Problems) -> None:

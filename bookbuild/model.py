@@ -9,6 +9,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from .errors import Problem
+from .settings import Choice, Isbn, Length, Needed, Pattern, Positions, Trim, derived, setting
 
 # Roles decide layout and epub:type. Front matter is numbered in roman folios in
 # print, body and back matter in arabic ones.
@@ -23,94 +24,113 @@ ROLES = FRONT_ROLES + BODY_ROLES + BACK_ROLES
 
 
 def meta(doc: str, **kw) -> dict:
-    """Field metadata: one line of documentation, plus `check` and `required` for the loader."""
+    """Field metadata of the in-memory classes (settings use `settings.setting`): one line of documentation."""
     return {"doc": doc, **kw}
 
 
 # --- book.yaml ---------------------------------------------------------------------------
+# Each setting is declared here once: its type (the annotation), default, doc and check
+# (`settings.setting`); `config.Loader` reads them, and docs/book-yaml.md is made from them.
 
 @dataclass
 class Series:
-    title: str = field(metadata=meta("the series title", required=True))
-    volume: int | None = field(default=None, metadata=meta("this book's volume in the series"))
+    title: str = setting("the series title", required=True)
+    volume: int | None = setting("this book's volume in the series", None)
 
 
 @dataclass
 class Contributor:
-    name: str = field(metadata=meta("the name as printed", required=True))
-    file_as: str = field(default="", metadata=meta("sort form, 'Surname, Given'"))
-    full_name: str = field(default="", metadata=meta("the name in full, with patronymic"))
+    name: str = setting("the name as printed", required=True)
+    file_as: str = setting("sort form, 'Surname, Given'", "")
+    full_name: str = setting("the name in full, with patronymic", "")
 
 
 @dataclass
 class Publisher:
-    name: str = field(metadata=meta("the publisher's name", required=True))
-    city: str = field(default="", metadata=meta("city as on the title page"))
-    address: str = field(default="", metadata=meta("postal address for the copyright page"))
-    country: str = field(default="", metadata=meta("ISO 3166-1 code of the publisher's country, for ONIX"))
+    name: str = setting("the publisher's name", required=True)
+    city: str = setting("city as on the title page", "")
+    address: str = setting("postal address for the copyright page", "")
+    country: str = setting("ISO 3166-1 code of the publisher's country, for ONIX", "")
 
 
 @dataclass
 class Original:
-    title: str = field(metadata=meta("the original's title, transliterated", required=True))
-    edition: str = field(default="", metadata=meta("place and year of the original edition"))
-    language: str = field(default="", metadata=meta("the original's language code"))
-    title_native: str = field(default="", metadata=meta("the original's title in its own script"))
+    title: str = setting("the original's title, transliterated", required=True)
+    edition: str = setting("place and year of the original edition", "")
+    language: str = setting("the original's language code", "")
+    title_native: str = setting("the original's title in its own script", "")
 
 
 @dataclass
 class Lccn:
-    print: str = field(default="", metadata=meta("LC control number of the print edition"))
-    ebook: str = field(default="", metadata=meta("LC control number of the ebook"))
+    print: str = setting("LC control number of the print edition", "")
+    ebook: str = setting("LC control number of the ebook", "")
 
 
 @dataclass
 class Classification:
-    lcc_print: str = field(default="", metadata=meta("LC class number, print"))
-    lcc_ebook: str = field(default="", metadata=meta("LC class number, ebook"))
-    ddc: str = field(default="", metadata=meta("Dewey class number"))
+    lcc_print: str = setting("LC class number, print", "")
+    lcc_ebook: str = setting("LC class number, ebook", "")
+    ddc: str = setting("Dewey class number", "")
+
+
+# A case's allowances, up to 2 in each.
+CASE_LENGTH = Length("2in", "0.75in")
 
 
 @dataclass
 class Case:
     """A case (hardcover) binding's allowances around the trimmed panels of its cover."""
 
-    wrap: float = field(default=54.0, metadata=meta(
-        "cover material turned in over the boards on every edge, bleed included; kept in points"))
-    hinge: float = field(default=28.8, metadata=meta("the joint between the spine and each board; kept in points"))
-    board: float = field(default=0.0, metadata=meta(
-        "board thickness: the case spine is pages × caliper + 2 × board; kept in points"))
+    wrap: float = setting("cover material turned in over the boards on every edge, bleed included; "
+                          "kept in points", 54.0, check=CASE_LENGTH)
+    hinge: float = setting("the joint between the spine and each board; kept in points", 28.8,
+                           check=CASE_LENGTH)
+    board: float = setting("board thickness: the case spine is pages × caliper + 2 × board; kept in points",
+                           0.0, check=CASE_LENGTH)
 
 
 @dataclass
 class Edition:
-    name: str = field(metadata=meta("the edition's key in book.yaml"))
-    format: str = field(metadata=meta("epub or print", required=True))
-    isbn: str = field(default="", metadata=meta("ISBN-13 of this edition"))
-    binding: str = field(default="", metadata=meta("paperback, cloth, …"))
-    trim: tuple[float, float] | None = field(
-        default=None, metadata=meta("trim size WIDTHxHEIGHT with in, mm, cm or pt; kept in points"))
-    bleed: float = field(default=0.0, metadata=meta("bleed on each side, kept in points"))
-    notes: str = field(default="endnotes", metadata=meta("endnotes (after each chapter) or footnotes"))
-    page_source: str = field(default="", metadata=meta("print edition whose pages the ebook's page-list follows"))
-    paper: str = field(default="", metadata=meta("the interior paper as the printer names it, e.g. 55 lb cream"))
-    caliper: float = field(default=0.0, metadata=meta(
-        "paper thickness per page (half a leaf), e.g. 0.0025in: the spine is pages × caliper; kept in points"))
-    cover: str = field(default="", metadata=meta(
-        "cover kind: wrap (paperback), case (cloth) or image (ebook); from format and binding when empty"))
-    cover_image: str = field(default="", metadata=meta(
-        "art for the cover's photo area, a path under images/; empty: a marked placeholder"))
-    case: Case = field(default_factory=Case, metadata=meta("case binding allowances (cover: case)"))
-    price: str = field(default="", metadata=meta(
-        "suggested retail price, e.g. 24.95 USD: the barcode's EAN-5 add-on (90000 when empty)"))
-    cover_art: str = field(default="photo", metadata=meta(
+    name: str = derived("the edition's key in book.yaml")
+    format: str = setting("epub or print", required=True, check=Choice("epub", "print"))
+    isbn: str = setting("ISBN-13 of this edition", "", check=Isbn(),
+                        needed=Needed("print", "release", "the copyright page, the barcode and ONIX need it"))
+    binding: str = setting("paperback, cloth, …", "")
+    trim: tuple[float, float] | None = setting(
+        "trim size WIDTHxHEIGHT with in, mm, cm or pt; kept in points", None, check=Trim(),
+        needed=Needed("print", "read", "a print edition needs its trim size, e.g. 6x9in"))
+    bleed: float = setting("bleed on each side, kept in points", 0.0, check=Length("0.5in", "0.125in"))
+    notes: str = setting("endnotes (after each chapter) or footnotes", "endnotes",
+                         check=Choice("endnotes", "footnotes"))
+    page_source: str = setting("print edition whose pages the ebook's page-list follows", "")
+    paper: str = setting("the interior paper as the printer names it, e.g. 55 lb cream", "")
+    # Book papers run from about 0.002 in (thin 45 lb) to 0.004 in (bulky 70 lb) per page;
+    # past 0.01 in a caliper is a slip (a whole leaf, a board, mm for in).
+    caliper: float = setting(
+        "paper thickness per page (half a leaf), e.g. 0.0025in: the spine is pages × caliper; kept in points",
+        0.0, check=Length("0.01in", "0.0025in", "a paper thickness per page, more than 0 and at most",
+                          positive=True),
+        needed=Needed("print", "release", "the spine is pages × caliper; e.g. 0.0025in for 55 lb cream"))
+    cover: str = setting("cover kind: wrap (paperback), case (cloth) or image (ebook); from format and "
+                         "binding when empty", "", check=Choice("wrap", "case", "image"))
+    cover_image: str = setting("art for the cover's photo area, a path under images/; empty: a marked "
+                               "placeholder", "")
+    case: Case = setting("case binding allowances (cover: case)", factory=Case)
+    price: str = setting("suggested retail price, e.g. 24.95 USD: the barcode's EAN-5 add-on (90000 when empty)",
+                         "", check=Pattern(r"^\d{1,2}\.\d{2} (USD|CAD)$",
+                                           "a price and its currency, e.g. 24.95 USD (USD or CAD)"))
+    cover_art: str = setting(
         "photo (the cover_image in the photo area; a marked placeholder in drafts without one) "
-        "or type (a type-only cover, no photographs and no photo credits)"))
-    printer: str = field(default="", metadata=meta(
-        "the printer whose published rules the files must meet: a profile in printers/ (ingramspark, kdp)"))
-    missing_art: str = field(default="placeholder", metadata=meta(
+        "or type (a type-only cover, no photographs and no photo credits)", "photo",
+        check=Choice("photo", "type"))
+    printer: str = setting(
+        "the printer whose published rules the files must meet: a profile in printers/ (ingramspark, kdp)", "",
+        needed=Needed("print", "release", "the printer whose rules the files must meet: {profiles}"))
+    missing_art: str = setting(
         "a figure whose art is absent: placeholder (a marked frame, drafts only: dist refuses it) "
-        "or caption (the caption alone where the photograph would be, listed in the release notes)"))
+        "or caption (the caption alone where the photograph would be, listed in the release notes)",
+        "placeholder", check=Choice("placeholder", "caption"))
 
     @property
     def cover_photographs(self) -> bool:
@@ -120,50 +140,55 @@ class Edition:
 
 @dataclass
 class ContentsEntry:
-    file: str = field(metadata=meta("path relative to the book folder", required=True))
-    role: str = field(metadata=meta("what the unit is: chapter, foreword, glossary, …", required=True))
-    number: int | None = field(default=None, metadata=meta("chapter number as printed"))
-    title: str = field(default="", metadata=meta("title of a data unit (glossary, index, …)"))
-    line: int = field(default=0, metadata=meta("line in book.yaml"))
+    file: str = setting("path relative to the book folder", required=True)
+    role: str = setting("what the unit is: chapter, foreword, glossary, …", required=True, check=Choice(*ROLES))
+    number: int | None = setting("chapter number as printed (a chapter needs one)", None)
+    title: str = setting("title of a data unit (glossary, index, …)", "")
+    line: int = derived("line in book.yaml", 0)
 
 
 @dataclass
 class Config:
     """Everything `book.yaml` says, typed."""
 
-    slug: str = field(metadata=meta("output file names", required=True))
-    title: str = field(metadata=meta("the full title", required=True))
-    language: str = field(metadata=meta("the book's language code", required=True))
-    authors: list[Contributor] = field(metadata=meta("authors in order", required=True))
-    publisher: Publisher = field(metadata=meta("the publisher", required=True))
-    editions: dict[str, Edition] = field(metadata=meta("editions by name", required=True))
-    contents: list[ContentsEntry] = field(metadata=meta("reading order", required=True))
-    subtitle: str = field(default="", metadata=meta("the subtitle"))
-    short_title: str = field(default="", metadata=meta("verso running head; the title when empty"))
-    series: Series | None = field(default=None, metadata=meta("the series this book belongs to"))
-    translators: list[Contributor] = field(default_factory=list, metadata=meta("translators"))
-    year: int = field(default=0, metadata=meta("year of publication"))
-    rights: str = field(default="", metadata=meta("copyright line"))
-    printed_in: str = field(default="", metadata=meta("'Printed in …' line"))
-    original: Original | None = field(default=None, metadata=meta("the work this is translated from"))
-    cover_credits: str = field(default="", metadata=meta("credits for the cover photographs"))
-    lccn: Lccn = field(default_factory=Lccn, metadata=meta("LC control numbers"))
-    subjects: list[str] = field(default_factory=list, metadata=meta("LC subject headings"))
-    classification: Classification = field(default_factory=Classification,
-                                           metadata=meta("LC and Dewey classification"))
-    cip_heading: str = field(default="Library of Congress Cataloging-in-Publication Data",
-                             metadata=meta("the heading above the CIP block"))
-    cip: list[str] = field(default_factory=list, metadata=meta("the CIP block, line by line"))
-    copyright_page: list[str] = field(default_factory=list,
-                                      metadata=meta("the copyright page's lines as printed"))
-    isbn: dict[str, str] = field(default_factory=dict,
-                                 metadata=meta("ISBNs by edition as the CIP block lists them"))
-    records: list[str] = field(default_factory=list, metadata=meta("LC record URLs"))
-    version: str = field(default="", metadata=meta("release version, the folder under dist/, e.g. 1.0.0"))
-    published: str = field(default="", metadata=meta(
-        "publication date YYYY-MM-DD (or YYYY-MM) for ONIX; the year when empty"))
-    blurb: str = field(default="", metadata=meta("back-cover copy in Markdown; also the ONIX description"))
-    bisac: list[str] = field(default_factory=list, metadata=meta("BISAC subject codes for ONIX, main subject first"))
+    slug: str = setting("output file names", required=True,
+                        check=Pattern(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", "lower-case words joined by hyphens"))
+    title: str = setting("the full title", required=True)
+    language: str = setting("the book's language code", required=True,
+                            check=Pattern(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$",
+                                          "a language code such as en or en-US"))
+    authors: list[Contributor] = setting("authors in order", required=True)
+    publisher: Publisher = setting("the publisher", required=True)
+    editions: dict[str, Edition] = setting("editions by name", required=True)
+    contents: list[ContentsEntry] = setting("reading order", required=True)
+    subtitle: str = setting("the subtitle", "")
+    short_title: str = setting("verso running head; the title when empty", "")
+    series: Series | None = setting("the series this book belongs to", None)
+    translators: list[Contributor] = setting("translators", factory=list)
+    year: int = setting("year of publication", 0)
+    rights: str = setting("copyright line", "")
+    printed_in: str = setting("'Printed in …' line", "")
+    original: Original | None = setting("the work this is translated from", None)
+    cover_credits: str = setting("credits for the cover photographs", "")
+    lccn: Lccn = setting("LC control numbers", factory=Lccn)
+    subjects: list[str] = setting("LC subject headings", factory=list)
+    classification: Classification = setting("LC and Dewey classification", factory=Classification)
+    cip_heading: str = setting("the heading above the CIP block",
+                               "Library of Congress Cataloging-in-Publication Data")
+    cip: list[str] = setting("the CIP block, line by line", factory=list)
+    copyright_page: list[str] = setting("the copyright page's lines as printed", factory=list)
+    isbn: dict[str, str] = setting("ISBNs by edition as the CIP block lists them", factory=dict)
+    records: list[str] = setting("LC record URLs", factory=list)
+    version: str = setting("release version, the folder under dist/, e.g. 1.0.0", "",
+                           check=Pattern(r"^[0-9A-Za-z][0-9A-Za-z.+-]*$",
+                                         "a version such as 1.0.0 (letters, digits, dots, + and -)"))
+    published: str = setting("publication date YYYY-MM-DD (or YYYY-MM) for ONIX; the year when empty", "",
+                             check=Pattern(r"^\d{4}-\d{2}(?:-\d{2})?$", "a date YYYY-MM-DD or YYYY-MM"))
+    blurb: str = setting("back-cover copy in Markdown; also the ONIX description", "")
+    bisac: list[str] = setting("BISAC subject codes for ONIX, main subject first", factory=list,
+                               check=Pattern(r"^[A-Z]{3}\d{6}$", "BISAC codes such as HIS032000", each=True))
+    where: Positions = derived("line and column of every setting in book.yaml, for later checks",
+                               factory=Positions)
 
     @property
     def running_title(self) -> str:
@@ -235,9 +260,9 @@ def script_lang(text: str) -> str:
 class Headword:
     """One name a glossary entry goes by, with what the manuscript brackets after it."""
 
-    term: str
-    original: str = ""
-    abbreviation: str = ""
+    term: str = setting("another name of the entry", required=True)
+    original: str = setting("its Russian original", "")
+    abbreviation: str = setting("what it abbreviates", "")
 
     @property
     def lang(self) -> str:
@@ -265,16 +290,18 @@ class Term:
 
 @dataclass
 class CongressDate:
-    name: str
-    dates: str
-    line: int = 0
+    """An entry of congresses.yaml (read by `config.Loader`)."""
+
+    name: str = setting("the congress or conference", required=True)
+    dates: str = setting("its dates", "")
+    line: int = derived("line in congresses.yaml", 0)
 
 
 @dataclass
 class CongressGroup:
-    group: str
-    items: list[CongressDate]
-    line: int = 0
+    group: str = setting("the group's heading", "")
+    items: list[CongressDate] = setting("dated items", factory=list, required=True)
+    line: int = derived("line in congresses.yaml", 0)
 
 
 # Where a biography may print its alias: after one of these fields.
@@ -283,20 +310,23 @@ ALIAS_PLACES = ("surname", "given_names", "patronymic")
 
 @dataclass
 class Person:
-    id: str
-    surname: str
-    given_names: str
-    text_html: str
-    patronymic: str = ""
-    alias: str = ""
-    alias_after: str = ""
-    surname_caps: str = ""
-    dates: str = ""
-    born: str = ""
-    died: str = ""
-    born_os: str = ""
-    died_os: str = ""
-    line: int = 0
+    """One biography: an entry of biographies.yaml (read by `config.Loader`) and its HTML."""
+
+    id: str = setting("the person's id", required=True)
+    surname: str = setting("surname", required=True)
+    given_names: str = setting("given names", "")
+    text_html: str = derived("the biography as HTML (filled by read)", "")
+    patronymic: str = setting("patronymic", "")
+    alias: str = setting("alias or real name", "")
+    alias_after: str = setting("where the alias is printed", "")
+    surname_caps: str = setting("the surname as printed in capitals", "")
+    dates: str = setting("life dates as printed", "")
+    born: str = setting("date of birth", "")
+    died: str = setting("date of death", "")
+    born_os: str = setting("date of birth, old style", "")
+    died_os: str = setting("date of death, old style", "")
+    text: str = setting("the biography (Markdown)", "")
+    line: int = derived("line in biographies.yaml", 0)
 
     @property
     def anchor(self) -> str:
@@ -393,3 +423,10 @@ DATA_TITLES = {
     "biographies": "Selected Biographical Notes",
     "index": "Index",
 }
+
+
+if __name__ == "__main__":
+    # The settings reference lives here, not in settings.py: settings must not import model.
+    from .settings import reference
+
+    print(reference(Config, "book.yaml settings"), end="")

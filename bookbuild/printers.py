@@ -1,12 +1,13 @@
 """Printer profiles (printers/*.yaml): what a printer publishes, and print files checked against it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Loader, Positions, parse_length, parse_trim
+from .config import Loader
 from .errors import Problems
-from .model import Edition, meta
+from .model import Edition
+from .settings import Positions, derived, parse_length, parse_trim, setting
 
 PROFILES = Path(__file__).resolve().parent.parent / "printers"
 # A trim matches a printer's listed size when both sides agree within this: printers
@@ -23,47 +24,46 @@ MEASURE_TOLERANCE_IN = 1 / INK_DPI
 
 @dataclass
 class Gutter:
-    pages: int = field(metadata=meta("the lowest page count this minimum applies from", required=True))
-    inside: str = field(metadata=meta("the minimum inside margin, e.g. 0.625in", required=True))
+    pages: int = setting("the lowest page count this minimum applies from", required=True)
+    inside: str = setting("the minimum inside margin, e.g. 0.625in", required=True)
 
 
 @dataclass
 class InteriorRules:
-    safe: str = field(metadata=meta("the least distance of type and non-bleeding ink from the trim",
-                                    required=True))
-    bleed: str = field(default="0.125in", metadata=meta("interior bleed when something bleeds"))
-    bleed_edges: list[str] = field(default_factory=lambda: ["top", "bottom", "outside"],
-                                   metadata=meta("the edges that take bleed (never the gutter)"))
-    safe_with_bleed: str = field(default="", metadata=meta("the safe zone when the interior bleeds"))
-    gutter: list[Gutter] = field(default_factory=list, metadata=meta("inside margin by page count"))
+    safe: str = setting("the least distance of type and non-bleeding ink from the trim", required=True)
+    bleed: str = setting("interior bleed when something bleeds", "0.125in")
+    bleed_edges: list[str] = setting("the edges that take bleed (never the gutter)",
+                                     factory=lambda: ["top", "bottom", "outside"])
+    safe_with_bleed: str = setting("the safe zone when the interior bleeds", "")
+    gutter: list[Gutter] = setting("inside margin by page count", factory=list)
 
 
 @dataclass
 class BarcodeArea:
-    width: str = field(metadata=meta("width of the barcode area", required=True))
-    height: str = field(metadata=meta("height of the barcode area", required=True))
+    width: str = setting("width of the barcode area", required=True)
+    height: str = setting("height of the barcode area", required=True)
 
 
 @dataclass
 class CoverRules:
-    bleed: str = field(default="0.125in", metadata=meta("cover bleed on every edge"))
-    safe: str = field(default="0.125in", metadata=meta("the least distance of cover type from the trim"))
-    max_ink: float = field(default=300.0, metadata=meta("total ink coverage limit in per cent"))
-    barcode: BarcodeArea | None = field(default=None, metadata=meta("the barcode area on the back"))
+    bleed: str = setting("cover bleed on every edge", "0.125in")
+    safe: str = setting("the least distance of cover type from the trim", "0.125in")
+    max_ink: float = setting("total ink coverage limit in per cent", 300.0)
+    barcode: BarcodeArea | None = setting("the barcode area on the back", None)
 
 
 @dataclass
 class Profile:
     """One printer's published rules; lengths are kept as written and read with `length`."""
 
-    name: str = field(metadata=meta("the printer's name", required=True))
-    trims: list[str] = field(metadata=meta("trim sizes the printer offers", required=True))
-    interior: InteriorRules = field(metadata=meta("rules for interiors", required=True))
-    standards: list[str] = field(metadata=meta("PDF standards the printer accepts", required=True))
-    cover: CoverRules = field(default_factory=CoverRules, metadata=meta("rules for covers"))
-    papers: dict[str, str] = field(default_factory=dict, metadata=meta(
-        "caliper per page of each paper the printer names, for its spine formula (pages × caliper)"))
-    key: str = field(default="", metadata=meta("the profile's file name without .yaml"))
+    name: str = setting("the printer's name", required=True)
+    trims: list[str] = setting("trim sizes the printer offers", required=True)
+    interior: InteriorRules = setting("rules for interiors", required=True)
+    standards: list[str] = setting("PDF standards the printer accepts", required=True)
+    cover: CoverRules = setting("rules for covers", factory=CoverRules)
+    papers: dict[str, str] = setting(
+        "caliper per page of each paper the printer names, for its spine formula (pages × caliper)", factory=dict)
+    key: str = derived("the profile's file name without .yaml", "")
 
     def gutter(self, pages: int) -> float:
         """The minimum inside margin for this page count, in points."""
@@ -98,10 +98,13 @@ def load(name: str, problems: Problems) -> Profile | None:
     profile = loader.dataclass(root, Profile, "", {"key": name}) if root is not None else None
     if profile is None:
         return None
-    for text in [profile.interior.safe, profile.interior.bleed, profile.cover.bleed, profile.cover.safe,
-                 *[g.inside for g in profile.interior.gutter], *profile.papers.values()]:
+    lengths = {"interior.safe": profile.interior.safe, "interior.bleed": profile.interior.bleed,
+               "cover.bleed": profile.cover.bleed, "cover.safe": profile.cover.safe,
+               **{f"interior.gutter[{i}].inside": g.inside for i, g in enumerate(profile.interior.gutter)},
+               **{f"papers.{name}": text for name, text in profile.papers.items()}}
+    for name, text in lengths.items():
         if parse_length(text) is None:
-            problems.error(loader.path, 1, 1, "K001", f'"{text}" is not a length (e.g. 0.5in)')
+            problems.error(*loader.positions.at(name), "K001", f'"{text}" is not a length (e.g. 0.5in)')
             return None
     return profile
 
@@ -114,7 +117,7 @@ class Place:
     edition: str
 
     def of(self, setting: str) -> tuple[str, int, int]:
-        return (self.where.label, *self.where.of(f"editions.{self.edition}.{setting}"))
+        return self.where.at(f"editions.{self.edition}.{setting}")
 
 
 def edition_profile(edition: Edition, problems: Problems, place: Place) -> Profile | None:

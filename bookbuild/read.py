@@ -26,6 +26,7 @@ from .mentions import Mentions, find_mentions
 from .model import (ALIAS_PLACES, DATA_ROLES, Book, CongressDate, CongressGroup, Figure, Headword,
                     IndexHeading, Note, Person, Term, Unit)
 from .outputcache import Inputs
+from .settings import derived, setting
 
 # `-auto_identifiers`: Pandoc's automatic heading ids would collide between units
 # (every chapter may have a "Conclusions" section); sections get unit-scoped ids below.
@@ -624,74 +625,38 @@ def _svg_fault(path: Path) -> tuple[str, str] | None:
 
 # --- data files ---------------------------------------------------------------------------
 
-@dataclass
-class _HeadwordYaml:
-    term: str = field(metadata={"doc": "another name of the entry", "required": True})
-    original: str = field(default="", metadata={"doc": "its Russian original"})
-    abbreviation: str = field(default="", metadata={"doc": "what it abbreviates"})
-    line: int = 0
-
+# Each file's entries are declared like book.yaml's settings (settings.setting); where the
+# model keeps an entry otherwise (HTML for Markdown, lists for one-or-many), the file's
+# own class says how it is written.
 
 @dataclass
 class _TermYaml:
-    term: str = field(metadata={"doc": "the headword", "required": True})
-    definition: str = field(metadata={"doc": "the definition (Markdown)", "required": True})
-    original: str = field(default="", metadata={"doc": "the Russian original"})
-    abbreviation: str = field(default="", metadata={"doc": "what the headword abbreviates"})
-    variants: list[_HeadwordYaml] = field(default_factory=list, metadata={
-        "doc": "other headwords, in the manuscript's order after the first ('RKI […]; Rabkrin […]')"})
-    see_also: list[str] = field(default_factory=list, metadata={"doc": "related headwords"})
-    line: int = 0
-
-
-@dataclass
-class _CongressItemYaml:
-    name: str = field(metadata={"doc": "the congress or conference", "required": True})
-    dates: str = field(default="", metadata={"doc": "its dates"})
-    line: int = 0
-
-
-@dataclass
-class _CongressGroupYaml:
-    items: list[_CongressItemYaml] = field(metadata={"doc": "dated items", "required": True})
-    group: str = field(default="", metadata={"doc": "the group's heading"})
-    line: int = 0
-
-
-@dataclass
-class _PersonYaml:
-    id: str = field(metadata={"doc": "the person's id", "required": True})
-    surname: str = field(metadata={"doc": "surname", "required": True})
-    given_names: str = field(default="", metadata={"doc": "given names"})
-    patronymic: str = field(default="", metadata={"doc": "patronymic"})
-    alias: str = field(default="", metadata={"doc": "alias or real name"})
-    alias_after: str = field(default="", metadata={"doc": "where the alias is printed"})
-    surname_caps: str = field(default="", metadata={"doc": "the surname as printed in capitals"})
-    dates: str = field(default="", metadata={"doc": "life dates as printed"})
-    born: str = field(default="", metadata={"doc": "date of birth"})
-    died: str = field(default="", metadata={"doc": "date of death"})
-    born_os: str = field(default="", metadata={"doc": "date of birth, old style"})
-    died_os: str = field(default="", metadata={"doc": "date of death, old style"})
-    text: str = field(default="", metadata={"doc": "the biography (Markdown)"})
-    line: int = 0
+    term: str = setting("the headword", required=True)
+    definition: str = setting("the definition (Markdown)", required=True)
+    original: str = setting("the Russian original", "")
+    abbreviation: str = setting("what the headword abbreviates", "")
+    variants: list[Headword] = setting(
+        "other headwords, in the manuscript's order after the first ('RKI […]; Rabkrin […]')", factory=list)
+    see_also: list[str] = setting("related headwords", factory=list)
+    line: int = derived("line in glossary.yaml", 0)
 
 
 @dataclass
 class _PeopleYaml:
-    people: list[_PersonYaml] = field(metadata={"doc": "the biographies", "required": True})
-    source_note: str = field(default="", metadata={"doc": "the note on sources (Markdown)"})
+    people: list[Person] = setting("the biographies", required=True)
+    source_note: str = setting("the note on sources (Markdown)", "")
 
 
 @dataclass
 class _HeadingYaml:
-    id: str = field(metadata={"doc": "the heading's id", "required": True})
-    heading: str = field(metadata={"doc": "the heading as printed", "required": True})
-    sort: str = field(default="", metadata={"doc": "sort key"})
-    forms: list[str] | str = field(default_factory=list, metadata={"doc": "forms that match in the text"})
-    see: list[str] | str = field(default_factory=list, metadata={"doc": "see: other headings"})
-    see_also: list[str] | str = field(default_factory=list, metadata={"doc": "see also: other headings"})
-    person: str = field(default="", metadata={"doc": "id of the person's biography"})
-    line: int = 0
+    id: str = setting("the heading's id", required=True)
+    heading: str = setting("the heading as printed", required=True)
+    sort: str = setting("sort key", "")
+    forms: list[str] | str = setting("forms that match in the text", factory=list)
+    see: list[str] | str = setting("see: other headings", factory=list)
+    see_also: list[str] | str = setting("see also: other headings", factory=list)
+    person: str = setting("id of the person's biography", "")
+    line: int = derived("line in index.yaml", 0)
 
 
 def _as_list(value) -> list[str]:
@@ -748,14 +713,12 @@ def _read_data(root: Path, book: Book, cache: Path, problems: Problems) -> None:
         for i, t in enumerate(terms):
             markdown[f"gl{i}"] = t.definition
         book.glossary = [Term(t.term, "", t.original, t.abbreviation,
-                              [Headword(v.term, v.original or "", v.abbreviation or "") for v in t.variants],
+                              t.variants,
                               _as_list(t.see_also),
                               f"gl-{_slug(t.term)}", t.line) for t in terms]
         _check_see_also(book, display_path(files["glossary"]), problems)
     if "congresses" in files:
-        groups = _load_list(files["congresses"], _CongressGroupYaml, problems)
-        book.congresses = [CongressGroup(g.group, [CongressDate(i.name, i.dates, i.line) for i in g.items],
-                                         g.line) for g in groups]
+        book.congresses = _load_list(files["congresses"], CongressGroup, problems)
     if "biographies" in files:
         loader, node = load_data(files["biographies"], problems)
         data = loader.value(node, _PeopleYaml, "") if node is not None else None
@@ -763,9 +726,7 @@ def _read_data(root: Path, book: Book, cache: Path, problems: Problems) -> None:
             markdown["people-note"] = data.source_note
             for i, p in enumerate(data.people):
                 markdown[f"bio{i}"] = p.text
-            book.people = [Person(p.id, p.surname, p.given_names, "", p.patronymic, p.alias,
-                                  p.alias_after, p.surname_caps, p.dates, p.born, p.died, p.born_os,
-                                  p.died_os, p.line) for p in data.people]
+            book.people = data.people
             _check_unique([(p.id, p.line) for p in book.people], loader, "biography id", problems)
             _check_aliases(book.people, loader.path, problems)
     if "index" in files:

@@ -370,7 +370,7 @@ def test_without_an_ebook_isbn_a_stable_identifier_and_a_warning(plain, repo, tm
     assert build(repo / "book", again, "--no-page-list") == 0
     err = capsys.readouterr().err
     assert dc(again, "identifier") == identifier
-    found = re.search(r"book\.yaml:(\d+):1: warning E003: editions\.ebook\.isbn: missing: the ebook is not "
+    found = re.search(r"book\.yaml:(\d+):\d+: warning E003: editions\.ebook\.isbn: missing: the ebook is not "
                       r"ready for retail", err)
     assert found, err
     lines = (repo / "book" / "book.yaml").read_text(encoding="utf-8").splitlines()

@@ -63,6 +63,7 @@ def test_a_broken_profile_is_located(tmp_path, monkeypatch):
     problems = Problems()
     assert printers.load("broken", problems) is None
     assert [p.code for p in problems] == ["K001"] and "half an inch" in problems.items[0].message
+    assert (problems.items[0].line, problems.items[0].col) == (3, len("interior: {safe: ") + 1)
 
 
 # --- interiors --------------------------------------------------------------------------------
@@ -163,7 +164,7 @@ def test_cover_ink_over_the_limit_is_refused(tmp_path, monkeypatch):
     edition.isbn = "9781893638815"
     g = cover.geometry(edition, 100)
     profile = printers.load("ingramspark", Problems())
-    place = printers.Place(printers.Positions(book.root / "book.yaml"), "paperback")
+    place = printers.Place(book.config.where, "paperback")
     for ground, verdict in (("device-cmyk(0.15 1 0.85 0.45)", ["K007"]), (cover.PRINT_COLORS["ground"], [])):
         monkeypatch.setitem(cover.PRINT_COLORS, "ground", ground)
         data, _ = cover.render_pdf(cover.render_html(book, edition, g, "", datetime(2019, 6, 1)), None)
@@ -177,7 +178,7 @@ def test_a_standard_the_printer_refuses_and_a_small_barcode_area_are_named(tmp_p
     from bookbuild.read import read_book
 
     book = read_book(mini_copy(tmp_path, "kdp"), tmp_path / "cache")
-    place = printers.Place(printers.Positions(book.root / "book.yaml"), "paperback")
+    place = printers.Place(book.config.where, "paperback")
     profile = printers.load("kdp", Problems())
     problems = Problems()
     printers.check_standard(pdfx.VERSION, profile, problems, place)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 from ..config import display_path
 from ..errors import shown
@@ -21,25 +20,19 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..read import read_book
-    from ..transform import transform
+    """read → transform → the release: checked, every edition built and checked, moved into dist/."""
     from ..fsutil import sweep_leftovers
+    from ..pipeline import Folders, read, teller
     from .release import make_release
 
     started = time.monotonic()
     quiet = getattr(args, "quiet", False)
-    root = Path(args.book).resolve()
-    out_root = Path(args.out) if args.out else root.parent / "dist"
-    cache = Path(args.cache) if args.cache else root.parent / "build" / "cache"
-    sweep_leftovers(cache.parent, cache)
-
-    def say(message: str) -> None:
-        if not quiet:
-            print(message, file=sys.stderr)
-
-    book = transform(read_book(root, cache))
-    target, warnings = make_release(book, out_root, cache, force=args.force, strict=args.strict,
-                                    validators=not args.skip_validators, say=say)
+    folders = Folders.of(args.book, args.out, args.cache, out_name="dist")
+    sweep_leftovers(folders.cache.parent, folders.cache)
+    book = read(folders.root, folders.cache)
+    target, warnings = make_release(book, folders.out, folders.cache, force=args.force, strict=args.strict,
+                                    validators=not args.skip_validators,
+                                    say=teller(quiet) or (lambda message: None))
     for line in shown(warnings):
         print(line, file=sys.stderr)
     if not quiet:

@@ -13,18 +13,20 @@ import zipfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from ..config import Positions, display_path
+from ..config import display_path
 from ..errors import CODES, BuildError, Problems
 from ..fsutil import exchange
 from .. import printers
 from ..model import BACK_ROLES, Book, Edition
+from ..pipeline import settle
+from ..settings import Positions, missing_needed
 from . import barcode, cover, onix, pdfx
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "dist"
@@ -58,16 +60,17 @@ def git(repo: Path, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def release_source(book: Book, problems: Problems, where: Positions) -> Source:
+def release_source(book: Book, problems: Problems) -> Source:
+    where = book.config.where
     repo = book.repository
     version = book.config.version
     if not version:
-        problems.error(where.label, *where.of("version"), "D001",
+        problems.error(*where.at("version"), "D001",
                        "version: missing (the release goes to dist/<version>/; e.g. version: 1.0.0)")
     commit = git(repo, "rev-parse", "HEAD") or ""
     tag = (git(repo, "describe", "--tags", "--exact-match", "HEAD") or "") if commit else ""
     if tag and version and tag.removeprefix("v") != version:
-        problems.error(where.label, *where.of("version"), "D001",
+        problems.error(*where.at("version"), "D001",
                        f'version: book.yaml says "{version}", the git tag at HEAD is "{tag}"')
     dirty = bool(git(repo, "status", "--porcelain")) if commit else False
     _check_tagged(version, commit, tag, dirty, problems, where)
@@ -97,45 +100,43 @@ def _check_tagged(version: str, commit: str, tag: str, dirty: bool, problems: Pr
         return
     wanted = f"v{version}"
     if not commit:
-        problems.error(where.label, *where.of("version"), "D013",
+        problems.error(*where.at("version"), "D013",
                        f"the book is not in a git repository: run `git init && git add -A && git commit -m "
                        f"'Release {version}' && git tag {wanted}`, then make dist")
     elif dirty:
-        problems.error(where.label, *where.of("version"), "D013",
+        problems.error(*where.at("version"), "D013",
                        f"the working tree has uncommitted changes (git status lists them): commit them, "
                        f"run `git tag {wanted}`, then make dist")
     elif not tag:
-        problems.error(where.label, *where.of("version"), "D013",
+        problems.error(*where.at("version"), "D013",
                        f"HEAD has no tag: run `git tag {wanted}` (a release is made from its tag), "
                        "then make dist")
 
 
 # --- checks before anything is built ----------------------------------------------------------
 
-def check_settings(book: Book, problems: Problems, where: Positions) -> None:
-    """What each edition needs for a release, beyond what book.yaml's loader checks."""
+def check_settings(book: Book, problems: Problems) -> None:
+    """What each edition needs for a release, beyond what book.yaml's loader checks; each
+    problem points at the setting's line as it was read."""
+    where = book.config.where
     c = book.config
     isbns: dict[str, str] = {}
     for name, edition in c.editions.items():
         at = f"editions.{name}"
         kind = cover.cover_kind(edition)
+        for setting, why in missing_needed(edition, "release"):
+            problems.error(*where.at(f"{at}.{setting}"), "D003",
+                           f"{at}.{setting}: missing ({why.format(profiles=', '.join(printers.names()))})")
         if edition.format == "print":
-            if not edition.isbn:
-                problems.error(where.label, *where.of(f"{at}.isbn"), "D003",
-                               f"{at}.isbn: missing (the copyright page, the barcode and ONIX need it)")
-            if not edition.caliper:
-                problems.error(where.label, *where.of(f"{at}.caliper"), "D003",
-                               f"{at}.caliper: missing (the spine is pages × caliper; e.g. 0.0025in "
-                               "for 55 lb cream)")
             if kind == "image":
-                problems.error(where.label, *where.of(f"{at}.cover"), "D003",
+                problems.error(*where.at(f"{at}.cover"), "D003",
                                f"{at}.cover: a print edition has a wrap or a case cover")
             _check_printer(edition, problems, where)
         elif kind != "image":
-            problems.error(where.label, *where.of(f"{at}.cover"), "D003",
+            problems.error(*where.at(f"{at}.cover"), "D003",
                            f"{at}.cover: an ebook's cover is an image")
         if edition.isbn in isbns:
-            problems.error(where.label, *where.of(f"{at}.isbn"), "D005",
+            problems.error(*where.at(f"{at}.isbn"), "D005",
                            f"{at}.isbn: {edition.isbn} is the ISBN of the {isbns[edition.isbn]} edition too")
         if edition.isbn:
             isbns.setdefault(edition.isbn, name)
@@ -143,7 +144,7 @@ def check_settings(book: Book, problems: Problems, where: Positions) -> None:
             _check_cover_image(book, edition, problems, where)
     for name, code in (("language", c.language), ("original.language", c.original.language if c.original else "")):
         if code and code.split("-")[0].lower() not in onix.ISO_639_2:
-            problems.error(where.label, *where.of(name), "D003",
+            problems.error(*where.at(name), "D003",
                            f'{name}: no ISO 639-2 code known for "{code}" (ONIX needs one)')
 
 
@@ -153,11 +154,11 @@ def _check_cover_image(book: Book, edition: Edition, problems: Problems, where: 
     setting = f"editions.{edition.name}.cover_image"
     path = (book.repository / edition.cover_image).resolve()
     if not path.is_relative_to(book.repository.resolve()):
-        problems.error(where.label, *where.of(setting), "D004",
+        problems.error(*where.at(setting), "D004",
                        f'{setting}: "{edition.cover_image}" is outside the repository')
         return
     if not path.is_file():
-        problems.error(where.label, *where.of(setting), "D004",
+        problems.error(*where.at(setting), "D004",
                        f'{setting}: "{edition.cover_image}" does not exist (put the art there, or remove '
                        "the setting for a cover with a marked placeholder)")
         return
@@ -165,17 +166,11 @@ def _check_cover_image(book: Book, edition: Edition, problems: Problems, where: 
         with Image.open(path) as picture:
             picture.verify()
     except (UnidentifiedImageError, OSError) as exc:
-        problems.error(where.label, *where.of(setting), "D004",
+        problems.error(*where.at(setting), "D004",
                        f'{setting}: "{edition.cover_image}" is not an image ({exc})')
 
 
 def _check_printer(edition: Edition, problems: Problems, where: Positions) -> None:
-    at = f"editions.{edition.name}"
-    if not edition.printer:
-        problems.error(where.label, *where.of(at), "D003",
-                       f"{at}.printer: missing (the printer whose rules the files must meet: "
-                       f"{', '.join(printers.names())})")
-        return
     place = printers.Place(where, edition.name)
     profile = printers.edition_profile(edition, problems, place)
     if profile is not None:
@@ -183,7 +178,7 @@ def _check_printer(edition: Edition, problems: Problems, where: Positions) -> No
         printers.check_edition(edition, profile, problems, place)
 
 
-def check_unfinished(book: Book, problems: Problems, where: Positions) -> list[str]:
+def check_unfinished(book: Book, problems: Problems) -> list[str]:
     """What a draft may show and a release may not: a figure without its art where an
     edition would print a placeholder frame, a cover without the photograph its design
     needs, a note the importer could only mark as missing. Each is refused where it
@@ -211,7 +206,7 @@ def check_unfinished(book: Book, problems: Problems, where: Positions) -> list[s
                                "(the editor's words)")
     for name, edition in c.editions.items():
         if edition.cover_art == "photo" and not edition.cover_image:
-            problems.error(where.label, *where.of(f"editions.{name}.cover_image"), "D012",
+            problems.error(*c.where.at(f"editions.{name}.cover_image"), "D012",
                            f"editions.{name}: the cover design has a photograph but no cover_image: "
                            "name the art, or set cover_art: type for a type-only cover")
     return captions
@@ -310,51 +305,67 @@ def extent(result) -> onix.Extent:
 
 def build_print(book: Book, edition: Edition, blurb, moment: datetime, cache: Path, problems: Problems,
                 say) -> tuple[Built, list[Output]]:
-    """Interior and cover of one print edition, both PDF/X-1a, the cover sized by the interior."""
+    """Interior and cover of one print edition, both PDF/X-1a, the cover sized by the interior;
+    each checked as the printer will read it."""
     import pikepdf
 
     from ..print import build_pdf
-    from ..print.checks import check_fonts
 
     c = book.config
     name = stem(book, edition)
+    title = f"{c.title}: {c.subtitle}" if c.subtitle else c.title
     say(f"dist: {edition.name}: laying out the interior")
     data, result = build_pdf(book, edition, problems, cache)
-    title = f"{c.title}: {c.subtitle}" if c.subtitle else c.title
     interior, violations = pdfx.press(data, title, moment, even=True)
     interior_path = f"{edition.name}/{name}_interior.pdf"
-    for violation in violations:
-        problems.error(interior_path, 0, 0, "D007", violation)
+    check_interior(interior, edition, violations, interior_path, problems)
     with pikepdf.open(io.BytesIO(interior)) as pdf:
         pages = len(pdf.pages)
-    _check_copyright_isbn(interior, edition, interior_path, problems)
     g = cover.geometry(edition, pages)
     say(f"dist: {edition.name}: {pages} pages, spine {g.spine / PT_PER_IN:.3f} in; the cover")
-    html = cover.render_html(book, edition, g, blurb, moment)
-    cover_pdf, warnings = cover.render_pdf(html, pdfx.WEASYPRINT_VARIANT)
-    cover_path = f"{edition.name}/{name}_cover.pdf"
-    for message in dict.fromkeys(warnings):
-        problems.warning(cover_path, 0, 0, "P002", f"WeasyPrint: {message}")
+    cover_pdf, warnings = cover.render_pdf(cover.render_html(book, edition, g, blurb, moment),
+                                           pdfx.WEASYPRINT_VARIANT)
     cover_pdf, violations = pdfx.press(cover_pdf, f"{title}: cover ({edition.binding or edition.name})", moment)
-    for violation in violations:
-        problems.error(cover_path, 0, 0, "D007", violation)
-    check_fonts(cover_pdf, problems, cover_path)
-    # zbar reads the add-on as a symbol of its own.
-    wanted = sorted([edition.isbn, barcode.price_addon(edition.price)])
-    read = sorted(barcode.scan(cover_pdf))
-    if read != wanted:
-        problems.error(cover_path, 0, 0, "D008", f"zbarimg read {read or 'nothing'}, not {wanted} "
-                                                 "(the ISBN and its price add-on)")
-    check_cover_for_printer(book, cover_pdf, edition, cover_path, problems)
+    cover_path = f"{edition.name}/{name}_cover.pdf"
+    check_cover(book, cover_pdf, edition, warnings, violations, cover_path, problems)
     spine_in = round(pages * edition.caliper / PT_PER_IN, 4)
     built = Built(edition, pages, spine_in, g, extent(result), result)
     return built, [Output(interior_path, edition.name, "interior", edition.isbn, interior, pages, spine_in),
                    Output(cover_path, edition.name, "cover", edition.isbn, cover_pdf, pages, spine_in)]
 
 
+def check_interior(interior: bytes, edition: Edition, violations: list[str], path: str,
+                   problems: Problems) -> None:
+    """The pressed interior (its print checks ran in build_pdf): PDF/X-1a (D007), and its
+    copyright page names this edition's ISBN (D011)."""
+    for violation in violations:
+        problems.error(path, 0, 0, "D007", violation)
+    _check_copyright_isbn(interior, edition, path, problems)
+
+
+def check_cover(book: Book, data: bytes, edition: Edition, warnings: list[str], violations: list[str], path: str,
+                problems: Problems) -> None:
+    """The pressed cover: WeasyPrint's warnings (P002), PDF/X-1a (D007), its fonts, its barcode
+    read back (D008), its printer's ink and barcode area (K007, K008)."""
+    from ..print.checks import check_fonts
+
+    for message in dict.fromkeys(warnings):
+        problems.warning(path, 0, 0, "P002", f"WeasyPrint: {message}")
+    for violation in violations:
+        problems.error(path, 0, 0, "D007", violation)
+    check_fonts(data, problems, path)
+    # zbar reads the add-on as a symbol of its own.
+    wanted = sorted([edition.isbn, barcode.price_addon(edition.price)])
+    read = sorted(barcode.scan(data))
+    if read != wanted:
+        problems.error(path, 0, 0, "D008", f"zbarimg read {read or 'nothing'}, not {wanted} "
+                                           "(the ISBN and its price add-on)")
+    check_cover_for_printer(book, data, edition, path, problems)
+
+
 def check_cover_for_printer(book: Book, data: bytes, edition: Edition, path: str, problems: Problems) -> None:
     """Total ink and the barcode's clear area against the edition's printer (K007, K008)."""
-    place = printers.Place(Positions(book.root / "book.yaml"), edition.name)
+    place = printers.Place(book.config.where, edition.name)
     profile = printers.edition_profile(edition, Problems(), place)
     if profile is None:
         return
@@ -643,40 +654,75 @@ def make_release(book: Book, out_root: Path, cache: Path, force: bool = False, s
     the bundle to `out_root/<version>/`; returns it and the warnings. Raises BuildError (and
     leaves nothing behind) on any error."""
     problems = Problems(list(book.warnings))
-    where = Positions(book.root / "book.yaml")
-    source = release_source(book, problems, where)
+    source = release_source(book, problems)
     target = out_root / source.version
+    captions, checks = check_before_building(book, source, target, force, problems)
+    with source_date_epoch(source.moment):
+        built, outputs = build_editions(book, source, cache, problems, say)
+    checks += check_outputs(book, outputs, problems, say)
+    order = {name: n for n, name in enumerate(book.config.editions)}
+    outputs.sort(key=lambda o: (order[o.edition], o.path))
+    work = cache.parent
+    work.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".dist-{source.version}-{os.getpid()}-", dir=work))
+    try:
+        checks += validate_epubs(outputs, staging, work / "dist-reports" / source.version, problems,
+                                 validators, say)
+        problems = settle(problems, strict)
+        write_bundle(staging, outputs, record_files(book, source, built, outputs, checks, problems, captions))
+        move_into_place(staging, target, force)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target, problems.warnings
+
+
+def check_before_building(book: Book, source: Source, target: Path, force: bool,
+                          problems: Problems) -> tuple[list[str], list[str]]:
+    """The settings a release needs, unfinished matter, the tools, then lint and the no-loss
+    check; stops on any error. Returns the figures set as captions alone, and a line per
+    check for the record."""
     recover_replaced(target)
     if source.version and target.exists() and not force:
         problems.error(display_path(target), 0, 0, "D002",
                        f"release {source.version} exists already; --force replaces it")
-    check_settings(book, problems, where)
-    captions = check_unfinished(book, problems, where)
+    check_settings(book, problems)
+    captions = check_unfinished(book, problems)
     check_tools(problems)
     stop_on_errors(problems)
     checks = check_book(book, problems)
     stop_on_errors(problems)
+    return captions, checks
 
+
+def build_editions(book: Book, source: Source, cache: Path, problems: Problems,
+                   say) -> tuple[dict[str, Built], list[Output]]:
+    """Each print edition's interior and cover (stopping on an error), then the ebook from the
+    page map of the edition it follows, then an ONIX record per ISBN; in book.yaml's order."""
     c = book.config
     blurb = cover.blurb_html(c.blurb)
     built: dict[str, Built] = {}
     outputs: list[Output] = []
-    with source_date_epoch(source.moment):
-        for edition in c.editions.values():
-            if edition.format == "print":
-                built[edition.name], files = build_print(book, edition, blurb, source.moment, cache, problems, say)
-                outputs += files
-        stop_on_errors(problems)
-        for edition in c.editions.values():
-            if edition.format == "epub":
-                outputs += build_ebook(book, edition, built, blurb, source.moment, cache, say)
-                built[edition.name] = Built(edition)
+    for edition in c.editions.values():
+        if edition.format == "print":
+            built[edition.name], files = build_print(book, edition, blurb, source.moment, cache, problems, say)
+            outputs += files
+    stop_on_errors(problems)
+    for edition in c.editions.values():
+        if edition.format == "epub":
+            outputs += build_ebook(book, edition, built, blurb, source.moment, cache, say)
+            built[edition.name] = Built(edition)
     built = {name: built[name] for name in c.editions}
     for b in built.values():
         if b.edition.isbn:
             outputs.append(build_onix(book, b, str(blurb), source.moment, problems))
+    return built, outputs
+
+
+def check_outputs(book: Book, outputs: list[Output], problems: Problems, say) -> list[str]:
+    """Every file as a preflight reads it, and every edition against book/; a line per check
+    for the record (the interiors' and covers' own checks ran as they were built)."""
     preflight_outputs(outputs, problems, say)
-    checks.append(check_completeness(book, outputs, problems, say))
+    checks = [check_completeness(book, outputs, problems, say)]
     checks += [f"{pdfx.VERSION}: interiors and covers pressed and preflighted (font programs CFF or "
                "TrueType, one subset tag per program)",
                "printer profiles: trim, page boxes, 0 ink in the safe zone, gutter, cover ink and barcode area",
@@ -685,34 +731,31 @@ def make_release(book: Book, out_root: Path, cache: Path, force: bool = False, s
                "fonts embedded in every PDF", "copyright pages name their edition's ISBN",
                "barcodes read back by zbarimg as their edition's ISBN",
                "ONIX records valid against the ONIX 3.0 reference XSD"]
-    order = {name: n for n, name in enumerate(c.editions)}
-    outputs.sort(key=lambda o: (order[o.edition], o.path))
+    return checks
 
-    work = cache.parent
-    work.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".dist-{source.version}-{os.getpid()}-", dir=work))
-    try:
-        epubs = [o for o in outputs if o.kind == "epub"]
-        if validators:
-            for out in epubs:
-                path = staging / out.path
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(out.data)
-                say(f"dist: EPUBCheck and Ace on {out.path}")
-                checks += run_validators(path, out.path, work / "dist-reports" / source.version, problems)
-        elif epubs:
-            checks.append("EPUBCheck and Ace: not run (--skip-validators)")
-        if strict:
-            problems = Problems([replace(p, severity="error") for p in problems])
-        stop_on_errors(problems)
-        # Absent art is settled by every edition's missing_art and listed in the notes.
-        warnings = Counter(p.code for p in problems.warnings if not (captions and p.code == "F001"))
-        record = manifest(book, source, built, outputs, checks, warnings)
-        notes = release_notes(book, source, built, checks, warnings, captions)
-        write_bundle(staging, outputs, {
-            "manifest.json": (json.dumps(record, ensure_ascii=False, indent=1) + "\n").encode(),
-            "RELEASE-NOTES.md": notes.encode()})
-        move_into_place(staging, target, force)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target, problems.warnings
+
+def validate_epubs(outputs: list[Output], staging: Path, reports: Path, problems: Problems, validators: bool,
+                   say) -> list[str]:
+    """EPUBCheck and Ace on each EPUB, written into the staging folder first."""
+    epubs = [o for o in outputs if o.kind == "epub"]
+    if not validators:
+        return ["EPUBCheck and Ace: not run (--skip-validators)"] if epubs else []
+    checks = []
+    for out in epubs:
+        path = staging / out.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(out.data)
+        say(f"dist: EPUBCheck and Ace on {out.path}")
+        checks += run_validators(path, out.path, reports, problems)
+    return checks
+
+
+def record_files(book: Book, source: Source, built: dict[str, Built], outputs: list[Output], checks: list[str],
+                 problems: Problems, captions: list[str]) -> dict[str, bytes]:
+    """manifest.json and RELEASE-NOTES.md."""
+    # Absent art is settled by every edition's missing_art and listed in the notes.
+    warnings = Counter(p.code for p in problems.warnings if not (captions and p.code == "F001"))
+    record = manifest(book, source, built, outputs, checks, warnings)
+    notes = release_notes(book, source, built, checks, warnings, captions)
+    return {"manifest.json": (json.dumps(record, ensure_ascii=False, indent=1) + "\n").encode(),
+            "RELEASE-NOTES.md": notes.encode()}

@@ -86,59 +86,70 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    root = Path(args.book).resolve()
-    cache = root.parent / "build" / "cache"
-    sweep_leftovers(cache.parent, cache)
-    stamp = Stamp(cache, "epub")
-    sources = inputs_key(root, args)
+    """read → transform → print's page map → render and package → write → check (with --check)."""
+    from ..pipeline import Folders
+
+    folders = Folders.of(args.book)
+    sweep_leftovers(folders.out, folders.cache)
+    stamp = Stamp(folders.cache, "epub")
+    sources = inputs_key(folders.root, args)
     # The page map is whichever file this build would read; checked before the book
     # is read, since reading it (Pandoc, the index) is most of an unchanged build's time.
-    candidate = None if args.no_page_list else Path(args.page_map) if args.page_map else cache / PAGE_MAP.name
+    candidate = None if args.no_page_list else Path(args.page_map) if args.page_map else folders.cache / PAGE_MAP.name
     record = stamp.fresh(output_key(sources, read_bytes(candidate)))
     if record is not None:
-        return replay(record, args, root.parent / "build")
-
-    from ..read import read_book
-    from ..transform import transform
-
-    page_map_path = candidate
-    if candidate is not None and not args.page_map:
-        from ..print import ebook_page_map
-        from ..print.pagemap import page_map_current
-        from ..print.parts import Pool
-
-        # A print layout is due: its workers get ready while the book is read.
-        with Pool(cache / "print") as pool:
-            if not page_map_current(root, cache):
-                pool.warm(str(root.parent))
-            book = transform(read_book(root))
-            say = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-            page_map_path = ebook_page_map(book, cache, say, pool)
-    else:
-        book = transform(read_book(root))
+        return replay(record, args, folders.out)
+    book, page_map_path = read_with_page_map(folders, candidate, laid_out=not args.page_map, quiet=args.quiet)
     raw_map = read_bytes(page_map_path)
     page_map = parse_page_map(raw_map) if raw_map is not None else None
     placed: list[pb.Placed] = []
-    data = build(book, page_map, cache, placed)
-    out = Path(args.output) if args.output else book.repository / "build" / f"{book.config.slug}.epub"
+    data = build(book, page_map, folders.cache, placed)
+    out = Path(args.output) if args.output else folders.out / f"{book.config.slug}.epub"
     write_atomic(out, data)
-    warnings = shown([*book.warnings, *retail_problems(book)])
-    for warning in warnings:
-        print(warning, file=sys.stderr)
-    pages = page_list_summary(page_map_path, placed) if page_map else "no page map: no page-list"
-    if not args.quiet:
-        for p in placed:
-            if p.reason:
-                print(f"epub: print page {p.label} is marked at a block's start: {p.reason}", file=sys.stderr)
-    summary = f"{out} ({len(data) // 1024} KiB; {pages})"
-    if not args.quiet:
-        print(f"epub: wrote {summary}", file=sys.stderr)
+    warnings, summary = report(book, out, data, page_map_path if page_map else None, placed, args.quiet)
     used = raw_map if page_map_path == candidate else read_bytes(candidate)
     stamp.save(output_key(sources, used), {out: data}, warnings, summary)
     if args.check:
         from ..validate import check
-        return check(out, book.repository / "build")
+        return check(out, folders.out)
     return 0
+
+
+def read_with_page_map(folders, candidate: Path | None, laid_out: bool, quiet: bool) -> tuple[Book, Path | None]:
+    """The book read and transformed, and the page map to read: print's own, laid out again
+    (its workers getting ready while the book is read) when it is stale and `laid_out`."""
+    from ..pipeline import read
+
+    if candidate is None or not laid_out:
+        return read(folders.root), candidate
+    from ..print import ebook_page_map
+    from ..print.pagemap import page_map_current
+    from ..print.parts import Pool
+
+    with Pool(folders.cache / "print") as pool:
+        if not page_map_current(folders.root, folders.cache):
+            pool.warm(str(folders.root.parent))
+        book = read(folders.root)
+        say = None if quiet else (lambda msg: print(msg, file=sys.stderr))
+        return book, ebook_page_map(book, folders.cache, say, pool)
+
+
+def report(book: Book, out: Path, data: bytes, page_map_path: Path | None, placed: list[pb.Placed],
+           quiet: bool) -> tuple[list[str], str]:
+    """The warnings (the book's, and what keeps the ebook from a store) and a summary, printed;
+    returned for the record of this build."""
+    warnings = shown([*book.warnings, *retail_problems(book)])
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    pages = page_list_summary(page_map_path, placed) if page_map_path else "no page map: no page-list"
+    if not quiet:
+        for p in placed:
+            if p.reason:
+                print(f"epub: print page {p.label} is marked at a block's start: {p.reason}", file=sys.stderr)
+    summary = f"{out} ({len(data) // 1024} KiB; {pages})"
+    if not quiet:
+        print(f"epub: wrote {summary}", file=sys.stderr)
+    return warnings, summary
 
 
 def page_list_summary(path: Path, placed: list[pb.Placed]) -> str:
@@ -207,9 +218,20 @@ def build(book: Book, page_map: dict | None, cache: Path | None = None,
     EbookLib regenerates each document from its own template (dropping `<head>`
     content and `<body>` attributes) and invents a page-list from every element
     with `epub:type` and an id; neither can be switched off entirely."""
-    problems = Problems()
     env = environment(cache / "epub-templates" if cache else None)
     files: dict[str, bytes] = {}
+    docs = unit_docs(book, env, files)
+    spine, nav = whole_spine(book, env, docs, files, page_map, cache)
+    pages = print_pages(book, env, docs, spine, nav, page_map)
+    if placed is not None:
+        placed.extend(pages)
+    return pack(book, env, spine, files, cache, paged=bool(pages))
+
+
+def unit_docs(book: Book, env: Environment, files: dict[str, bytes]) -> list[Doc]:
+    """A document per entry of the contents (the index's still empty); the checks of their
+    markup (E001, E002, E005) stop the build here."""
+    problems = Problems()
     docs: list[Doc] = []
     for entry in book.config.contents:
         unit = book.unit_for(entry)
@@ -222,6 +244,13 @@ def build(book: Book, page_map: dict | None, cache: Path | None = None,
                             "index", entry.file, book.config.language, "backmatter"))
     if problems.errors:
         raise BuildError(problems.items)
+    return docs
+
+
+def whole_spine(book: Book, env: Environment, docs: list[Doc], files: dict[str, bytes],
+                page_map: dict | None, cache: Path | None) -> tuple[list[Doc], Doc]:
+    """The front documents, the units, the index with print's locators, and the nav after
+    the copyright page; links resolved across files."""
     doc_of = link_across_files(docs)
     spine = front_docs(book, env, files, cache) + docs
     for doc in docs:
@@ -229,24 +258,34 @@ def build(book: Book, page_map: dict | None, cache: Path | None = None,
             doc.root = render_index(book, env, doc_of, page_map)
     nav = nav_doc(book, env, spine)
     spine.insert(next(i for i, d in enumerate(spine) if d.name == "copyright") + 1, nav)
-    pages: list[pb.Placed] = []
-    if page_map:
-        # The ebook follows print's order where print set a figure after the text after it.
-        for doc in docs:
-            pb.follow_print_figures(doc.root, page_map.get("moved", {}))
-        pages = pb.place_pagebreaks([(d.name, d.root) for d in spine], page_map["pages"],
-                                    ebook_anchors(book, page_map["anchors"]))
-        add_page_list(nav, env, pages)
-    if placed is not None:
-        placed.extend(pages)
+    return spine, nav
 
+
+def print_pages(book: Book, env: Environment, docs: list[Doc], spine: list[Doc], nav: Doc,
+                page_map: dict | None) -> list[pb.Placed]:
+    """Print's pages in the ebook: figures in print's order, page-break markers, the page-list."""
+    if not page_map:
+        return []
+    # The ebook follows print's order where print set a figure after the text after it.
+    for doc in docs:
+        pb.follow_print_figures(doc.root, page_map.get("moved", {}))
+    pages = pb.place_pagebreaks([(d.name, d.root) for d in spine], page_map["pages"],
+                                ebook_anchors(book, page_map["anchors"]))
+    add_page_list(nav, env, pages)
+    return pages
+
+
+def pack(book: Book, env: Environment, spine: list[Doc], files: dict[str, bytes], cache: Path | None,
+         paged: bool) -> bytes:
+    """The documents written, the stylesheet, the fonts subset to what the text uses, the
+    package document; zipped."""
     files.update(write_docs(spine, env))
     files["EPUB/styles/epub.css"] = STYLESHEET.read_bytes()
     used = "".join("".join(d.root.itertext()) + d.title for d in spine)
     for name, data in subset_fonts(used, cache / "epub-fonts" if cache else None).items():
         files[f"EPUB/fonts/{name}"] = data
     files["META-INF/container.xml"] = CONTAINER.encode()
-    files["EPUB/package.opf"] = package(book, env, spine, files, paged=bool(pages)).encode()
+    files["EPUB/package.opf"] = package(book, env, spine, files, paged=paged).encode()
     return zip_epub(files)
 
 
@@ -274,16 +313,8 @@ CONTAINER = """<?xml version="1.0" encoding="UTF-8"?>
 
 def text_doc(unit: Unit, book: Book, problems: Problems, files: dict[str, bytes]) -> Doc:
     """One Markdown unit: raw HTML checked, notes made endnotes, figures resolved."""
-    source = book.root / unit.file
-    label = display_path(source)
-    check_raw_html(source, label, problems)
     wrapper = mk.parse_fragment(unit.html)
-    for finding, needle in mk.unsafe_markup(wrapper):
-        problems.error(label, find_line(source, needle), 1, "E002",
-                       f"raw HTML may not carry scripts: {finding}")
-    for finding, needle in mk.remote_resources(wrapper):
-        problems.error(label, find_line(source, needle), 1, "E005",
-                       f"{finding}: an EPUB carries what it shows (put the file under images/)")
+    check_markup(book.root / unit.file, wrapper, problems)
     section = wrapper.find(mk.h("section"))
     wrapper.remove(section)
     heading = section.find(mk.h("h1"))
@@ -312,6 +343,19 @@ def text_doc(unit: Unit, book: Book, problems: Problems, files: dict[str, bytes]
     body_type = "frontmatter" if unit.role in FRONT_ROLES else "bodymatter"
     return Doc(Path(unit.file).stem, unit.title, section, unit.role, unit.file,
                book.config.language, body_type, number=unit.number)
+
+
+def check_markup(source: Path, wrapper: etree._Element, problems: Problems) -> None:
+    """The checks of a unit's markup, all of them: raw HTML that is not XML (E001), scripts
+    (E002), resources from outside the EPUB (E005)."""
+    label = display_path(source)
+    check_raw_html(source, label, problems)
+    for finding, needle in mk.unsafe_markup(wrapper):
+        problems.error(label, find_line(source, needle), 1, "E002",
+                       f"raw HTML may not carry scripts: {finding}")
+    for finding, needle in mk.remote_resources(wrapper):
+        problems.error(label, find_line(source, needle), 1, "E005",
+                       f"{finding}: an EPUB carries what it shows (put the file under images/)")
 
 
 RAW_TAG = re.compile(r"<(/?)([A-Za-z][\w:-]*)((?:\s+[^<>]*?)?)\s*(/?)>")
@@ -776,16 +820,6 @@ def accessibility(held: Holdings, paged: bool) -> dict:
             "a11y_features": sorted(features), "a11y_summary": " ".join(summary)}
 
 
-def edition_line(path: Path, name: str) -> int:
-    """The line of book.yaml that opens edition `name` (0 when not found)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    start = next((i for i, line in enumerate(lines) if re.match(r"editions\s*:", line)), None)
-    if start is None:
-        return 0
-    return next((i + 1 for i in range(start + 1, len(lines))
-                 if re.match(rf"\s+{re.escape(name)}\s*:", lines[i])), 0)
-
-
 def illustrations(n: int) -> str:
     return "One illustration" if n == 1 else f"{n} illustrations"
 
@@ -795,17 +829,15 @@ def retail_problems(book: Book) -> list:
     from ..errors import Problem
 
     ebook = ebook_edition(book)
-    yaml_path = book.root / "book.yaml"
-    label = display_path(yaml_path)
+    where = book.config.where
     out = []
     if ebook is not None and not ebook.isbn:
-        out.append(Problem(label, edition_line(yaml_path, ebook.name), 1, "warning", "E003",
+        out.append(Problem(*where.at(f"editions.{ebook.name}.isbn"), "warning", "E003",
                            f"editions.{ebook.name}.isbn: missing: the ebook is not ready for retail (stores, "
                            f"libraries and ONIX identify an ebook by its own ISBN; until it has one it is "
                            f"{identifier(book)}, and its release file is named without an ISBN)"))
     if not publication_date(book.config):
-        out.append(Problem(label, find_line(yaml_path, "published:") or find_line(yaml_path, "year:"), 1,
-                           "warning", "E004",
+        out.append(Problem(*where.at("published" if "published" in where.marks else "year"), "warning", "E004",
                            "published: no full publication date (YYYY-MM-DD): the ebook carries the year "
                            "alone, and library software makes up a day and month for it"))
     return out

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from ..config import display_path
@@ -24,43 +23,36 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..read import read_book
-    from ..transform import transform
-
-    started = time.monotonic()
-    root = Path(args.book).resolve()
-    out_dir = Path(args.out) if args.out else root.parent / "build"
-    cache = Path(args.cache) if args.cache else root.parent / "build" / "cache"
-    sweep_leftovers(out_dir, cache)
-    last = LastBuild(args, root, out_dir, cache)
-    if last.replayed():
-        return 0
+    """read → transform → lay out (checked before and after) → write the PDF and its page map."""
+    from ..pipeline import Folders, read, settle, teller
     from .parts import Pool
 
+    started = time.monotonic()
+    folders = Folders.of(args.book, args.out, args.cache)
+    sweep_leftovers(folders.out, folders.cache)
+    last = LastBuild(args, folders.root, folders.out, folders.cache)
+    if last.replayed():
+        return 0
     quiet = getattr(args, "quiet", False)
-    say = None if quiet else (lambda message: print(f"pdf: {message}", file=sys.stderr, flush=True))
-    with Pool(cache / "print") as pool:
-        pool.warm(str(root.parent))
-        book = transform(read_book(root, cache))
+    say = teller(quiet, "pdf: ")
+    with Pool(folders.cache / "print") as pool:
+        pool.warm(str(folders.root.parent))
+        book = read(folders.root, folders.cache)
         edition = print_edition(book, args.edition)
-        problems = Problems(list(book.warnings))
         if say:
             say(f"read {len(book.units)} units in {time.monotonic() - started:.1f} s")
-        data, result = build_pdf(book, edition, problems, cache, say=say, pool=pool)
-    if args.strict:
-        problems = Problems([replace(p, severity="error") for p in problems])
-    if problems.errors:
-        raise BuildError(problems.items)
-    target = out_dir / output_name(book, edition)
+        problems = Problems(list(book.warnings))
+        data, result = build_pdf(book, edition, problems, folders.cache, say=say, pool=pool)
+    problems = settle(problems, args.strict)
+    target = folders.out / output_name(book, edition)
     write_atomic(target, data)
-    write_page_map(book, edition, result.pages, cache)
+    write_page_map(book, edition, result.pages, folders.cache)
+    summary = f"{display_path(target)}: {len(result.pages.labels)} pages, {len(problems.warnings)} warning(s)"
     for line in shown(problems):
         print(line, file=sys.stderr)
     if not quiet:
-        print(f"pdf: {display_path(target)}: {len(result.pages.labels)} pages, "
-              f"{len(problems.warnings)} warning(s), {time.monotonic() - started:.1f} s", file=sys.stderr)
-    last.save(book, edition, target, data, shown(problems),
-              f"{display_path(target)}: {len(result.pages.labels)} pages, {len(problems.warnings)} warning(s)")
+        print(f"pdf: {summary}, {time.monotonic() - started:.1f} s", file=sys.stderr)
+    last.save(book, edition, target, data, shown(problems), summary)
     return 0
 
 
@@ -68,7 +60,8 @@ def print_edition(book: Book, name: str) -> Edition:
     edition = book.config.editions.get(name)
     if edition is None or edition.format != "print":
         names = ", ".join(n for n, e in book.config.editions.items() if e.format == "print") or "none"
-        raise BuildError([Problem(display_path(book.root / "book.yaml"), 0, 0, "error", "P001",
+        # An edition that is there points at its format, one that is not at the editions.
+        raise BuildError([Problem(*book.config.where.at(f"editions.{name}.format"), "error", "P001",
                                   f'"{name}" is not a print edition in book.yaml (print editions: {names})')])
     return edition
 
@@ -82,30 +75,21 @@ def output_name(book: Book, edition: Edition) -> str:
 
 def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | None = None,
               workers: int | None = None, say=None, pool=None, pages_only: bool = False):
-    """Lay out and assemble the PDF in memory; layout and font problems go into `problems`.
-    `pages_only` stops at the page map (`result.pages`), with no PDF and no checks of it."""
-    from .checks import check_coverage, check_font_installed, check_fonts, check_layout, check_printer
+    """Lay out and assemble the PDF in memory, with the checks before the layout (fonts) and
+    after it (the PDF, its pages, its printer's rules) in `problems`. `pages_only` stops at the
+    page map (`result.pages`), with no PDF and no checks of it."""
+    from . import checks
     from .layout import print_book
 
-    check_font_installed(problems)
-    if problems.errors:
-        raise BuildError(problems.items)
-    check_coverage(book, problems)
-    if problems.errors:
-        raise BuildError(problems.items)
+    checks.before_layout(book, problems)
     try:
         result = print_book(book, edition, problems, cache / "print" if cache else None, workers,
                             say=say, pool=pool, pages_only=pages_only)
     except Exception as exc:  # WeasyPrint raises anything from deep inside the layout.
         problems.error(display_path(book.root), 0, 0, "P002", f"layout failed: {type(exc).__name__}: {exc}")
         raise BuildError(problems.items) from exc
-    if pages_only:
-        return result.pdf, result
-    for message in dict.fromkeys(result.warnings):
-        problems.warning(display_path(book.root), 0, 0, "P002", f"WeasyPrint: {message}")
-    check_fonts(result.pdf, problems, display_path(book.root))
-    check_layout(book, result, problems)
-    check_printer(book, edition, result.pdf, result.pages.labels, problems)
+    if not pages_only:
+        checks.after_layout(book, edition, result, problems)
     return result.pdf, result
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from lxml import etree
 
 from ..config import display_path
-from ..errors import Problems
+from ..errors import BuildError, Problems
 from ..model import Book, Edition
 from .engine import PX_TO_PT, FlowItem, box_text, content_area, glyph_extents, page_boxes
 from ..read import parse_fragment
@@ -327,6 +327,29 @@ def _first_place(path: Path, context: str, ch: str) -> tuple[int, int]:
     return source.count("\n", 0, at) + 1, at - source.rfind("\n", 0, at)
 
 
+# --- the checks of the print stage, in the order the stage runs them ------------------------
+
+def before_layout(book: Book, problems: Problems) -> None:
+    """The faces installed, then every character in the face it is set in (P005, P011); stops
+    the build on an error, since a layout without them is wasted."""
+    check_font_installed(problems)
+    if problems.errors:
+        raise BuildError(problems.items)
+    check_coverage(book, problems)
+    if problems.errors:
+        raise BuildError(problems.items)
+
+
+def after_layout(book: Book, edition: Edition, result, problems: Problems) -> None:
+    """WeasyPrint's warnings (P002), the PDF's fonts (P004, P006), what its pages show
+    (P007–P010) and its printer's rules (K codes)."""
+    for message in dict.fromkeys(result.warnings):
+        problems.warning(display_path(book.root), 0, 0, "P002", f"WeasyPrint: {message}")
+    check_fonts(result.pdf, problems, display_path(book.root))
+    check_layout(book, result, problems)
+    check_printer(book, edition, result.pdf, result.pages.labels, problems)
+
+
 # --- the PDF: its fonts, its printer's rules ----------------------------------------------
 
 FONT_FAMILY = "EB Garamond 12"
@@ -335,9 +358,8 @@ FONT_FAMILY = "EB Garamond 12"
 def check_printer(book: Book, edition: Edition, data: bytes, labels: list[str], problems: Problems) -> None:
     """The interior against the rules of the edition's printer (printers/*.yaml), if it names one."""
     from .. import printers
-    from ..config import Positions
 
-    place = printers.Place(Positions(book.root / "book.yaml"), edition.name)
+    place = printers.Place(book.config.where, edition.name)
     profile = printers.edition_profile(edition, problems, place)
     if profile is not None:
         printers.check_interior(data, edition, profile, labels, problems, place)

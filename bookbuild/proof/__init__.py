@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -50,13 +51,10 @@ def run(args) -> int:
 
 
 def _run(args, started: float, root: Path, cache: Path, pool) -> int:
+    """read → transform (one unit's, for --chapter) → lay out (checked before and after) →
+    proof sheets → write; for the whole book, the HTML proof and the pictures too."""
     from ..print import print_edition
-    from ..print.checks import check_font_installed
-    from ..read import read_book
-    from ..transform import transform
-    from .changes import changed_marks, changes_since, version
-    from .interior import find_unit, one_unit, whole_book
-    from .sheets import Slug, proof_pdf
+    from .changes import changes_since
 
     quiet = getattr(args, "quiet", False)
 
@@ -64,63 +62,118 @@ def _run(args, started: float, root: Path, cache: Path, pool) -> int:
         if not quiet:
             print(message, file=sys.stderr)
 
-    out_dir = Path(args.out) if args.out else root.parent / "build" / "proof"
-
     def progress(message: str) -> None:
         say(f"proof: [{time.monotonic() - started:4.1f} s] {message}")
 
+    out_dir = Path(args.out) if args.out else root.parent / "build" / "proof"
     pool.say = progress
-    book = read_book(root, cache)
-    unit = find_unit(book, args.chapter) if args.chapter else None
-    # A chapter's proof has no index: the other units need no index mentions.
-    book = transform(book, only={unit.id} if unit else None)
+    book, unit = read(root, cache, args.chapter)
     progress(f"read {len(book.units)} units")
     edition = print_edition(book, args.edition)
     problems = Problems()
+    check_before_layout(problems)
+    changes = changes_since(root, args.since) if args.since else None
+    interior = lay_out(book, edition, unit, problems, cache, pool, say)
+    progress("laid out; making the proof sheets")
+    sheets = proof_sheets(book, edition, interior, unit, changes, args.since or "")
+    target = write_sheets(sheets, out_dir)
+    if unit is None:
+        write_html_and_pictures(book, edition, interior, sheets.slug, out_dir, args.no_pictures, say)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    say(f"proof: {display_path(target)}: {sheets.ahead + len(interior.labels)} sheets, "
+        f"{sum(m.first for m in interior.marks)} source markers"
+        f"{f', {len(sheets.changed)} changed since {args.since}' if changes else ''}, "
+        f"{len(problems.warnings)} warning(s), {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def read(root: Path, cache: Path, chapter: str | None):
+    """The book read and transformed, and the unit --chapter names (None: the whole book).
+    For one chapter only that unit is transformed: the others need no index mentions."""
+    from ..read import read_book
+    from ..transform import transform
+    from .interior import find_unit
+
+    book = read_book(root, cache)
+    unit = find_unit(book, chapter) if chapter else None
+    return transform(book, only={unit.id} if unit else None), unit
+
+
+def check_before_layout(problems: Problems) -> None:
+    from ..print.checks import check_font_installed
+
     check_font_installed(problems)
     if problems.errors:
         raise BuildError(problems.items)
-    changes = changes_since(root, args.since) if args.since else None
+
+
+def lay_out(book, edition, unit, problems: Problems, cache: Path, pool, say):
+    """The whole interior, or one unit's pages with their folios from the last print build;
+    WeasyPrint's warnings (P002) are the layout's check."""
+    from .interior import one_unit, whole_book
+
     if unit is None:
         interior = whole_book(book, edition, problems, cache, pool=pool)
     else:
         interior = one_unit(book, edition, unit, problems, cache, say=say, pool=pool)
     for message in dict.fromkeys(interior.warnings):
-        problems.warning(display_path(root), 0, 0, "P002", f"WeasyPrint: {message}")
+        problems.warning(display_path(book.root), 0, 0, "P002", f"WeasyPrint: {message}")
     if problems.errors:
         raise BuildError(problems.items)
-    progress("laid out; making the proof sheets")
+    return interior
+
+
+@dataclass
+class Sheets:
+    """The proof PDF, its sidecar's data, and what the summary counts."""
+
+    stem: str
+    pdf: bytes
+    sidecar: dict
+    slug: object
+    changed: set[str]
+    ahead: int
+
+
+def proof_sheets(book, edition, interior, unit, changes, since: str) -> Sheets:
+    """The pages on proof sheets with slug and source markers, after a list of the blocks
+    changed since `since` when asked."""
+    from .changes import changed_marks, version
+    from .sheets import Slug, proof_pdf
+
     changed = changed_marks(changes, interior.marks) if changes else set()
-    slug = Slug(book.config.title, edition.name, version(book.repository), build_date(), args.since or "")
+    slug = Slug(book.config.title, edition.name, version(book.repository), build_date(), since)
     front = changes_sheet(book, edition, interior, changes, changed, slug, unit) if changes else None
     data = proof_pdf(interior, edition, slug, changed, front)
-    stem = f"{book.config.slug}-proof" + (f"-{unit_name(unit)}" if unit else "")
-    target = out_dir / f"{stem}.pdf"
-    write_atomic(target, data)
     ahead = _page_count(front)
-    write_atomic(out_dir / f"{stem}.json", json.dumps(
-        sidecar(interior, slug, changed, ahead, unit), ensure_ascii=False, indent=1) + "\n")
-    if unit is None:
-        from .htmlproof import html_proof
-        from .pictures import contact_sheets, spreads
+    stem = f"{book.config.slug}-proof" + (f"-{unit_name(unit)}" if unit else "")
+    return Sheets(stem, data, sidecar(interior, slug, changed, ahead, unit), slug, changed, ahead)
 
-        # pdftoppm runs in other processes while lint and the HTML proof take this one.
-        with ThreadPoolExecutor(1) as pool:
-            pictures = None if args.no_pictures else pool.submit(
-                lambda: spreads(interior, out_dir / "spreads", _titles(book))
-                + contact_sheets(interior, out_dir, slug))
-            html, lint_note = html_proof(book, edition, slug)
-            page = out_dir / f"{book.config.slug}.html"
-            write_atomic(page, html)
-            say(f"proof: {display_path(page)}: {lint_note}")
-            if pictures is not None:
-                say(f"proof: {len(pictures.result())} pictures under {display_path(out_dir)}")
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    say(f"proof: {display_path(target)}: {ahead + len(interior.labels)} sheets, {sum(m.first for m in interior.marks)} "
-        f"source markers{f', {len(changed)} changed since {args.since}' if changes else ''}, "
-        f"{len(problems.warnings)} warning(s), {time.monotonic() - started:.1f} s")
-    return 0
+
+def write_sheets(sheets: Sheets, out_dir: Path) -> Path:
+    target = out_dir / f"{sheets.stem}.pdf"
+    write_atomic(target, sheets.pdf)
+    write_atomic(out_dir / f"{sheets.stem}.json", json.dumps(sheets.sidecar, ensure_ascii=False, indent=1) + "\n")
+    return target
+
+
+def write_html_and_pictures(book, edition, interior, slug, out_dir: Path, no_pictures: bool, say) -> None:
+    """The HTML proof (with lint's findings), the spreads and the contact sheets."""
+    from .htmlproof import html_proof
+    from .pictures import contact_sheets, spreads
+
+    # pdftoppm runs in other processes while lint and the HTML proof take this one.
+    with ThreadPoolExecutor(1) as pool:
+        pictures = None if no_pictures else pool.submit(
+            lambda: spreads(interior, out_dir / "spreads", _titles(book))
+            + contact_sheets(interior, out_dir, slug))
+        html, lint_note = html_proof(book, edition, slug)
+        page = out_dir / f"{book.config.slug}.html"
+        write_atomic(page, html)
+        say(f"proof: {display_path(page)}: {lint_note}")
+        if pictures is not None:
+            say(f"proof: {len(pictures.result())} pictures under {display_path(out_dir)}")
 
 
 def unit_name(unit) -> str:

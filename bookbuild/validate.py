@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -13,6 +14,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL_HINT = "run scripts/install-validators.sh"
+# Puppeteer (Ace's and the reading check's) starts Chromium through this script, which
+# keeps it off the network (issue 15: it resolved accounts.google.com and others).
+OFFLINE_CHROMIUM = ROOT / "scripts" / "chromium-offline"
+CHROMIUM_INSTALL = "apt-get install -y --no-install-recommends chromium"
 
 
 @dataclass
@@ -123,16 +128,58 @@ def parse_epubcheck(data: dict, tool: str = "EPUBCheck") -> Report:
     return Report(tool, counts, messages)
 
 
+def find_chromium(explicit: str | None = None) -> str | None:
+    """Debian's chromium: `explicit`, $CHROMIUM_BIN, $CHROMIUM, $PUPPETEER_EXECUTABLE_PATH or the
+    one on PATH (never our own wrapper, which would start itself)."""
+    for candidate in (explicit, os.environ.get("CHROMIUM_BIN"), os.environ.get("CHROMIUM"),
+                      os.environ.get("PUPPETEER_EXECUTABLE_PATH"), shutil.which("chromium")):
+        if candidate and Path(candidate).resolve() != OFFLINE_CHROMIUM.resolve():
+            return candidate
+    return None
+
+
+def offline_chromium_env(tool: str, explicit: str | None = None) -> dict[str, str]:
+    """The environment under which puppeteer starts Chromium offline, through OFFLINE_CHROMIUM.
+    ValidatorMissing names what is missing and the command that installs it."""
+    chromium = find_chromium(explicit)
+    if not chromium:
+        raise ValidatorMissing(f"{tool} needs Chromium, and there is no `chromium` on PATH: "
+                               f"install it with `{CHROMIUM_INSTALL}` (as root), or {INSTALL_HINT}")
+    problem = _chromium_problem(chromium)
+    if problem:
+        raise ValidatorMissing(f"{tool} needs Chromium, and {chromium} {problem}: reinstall it with "
+                               f"`apt-get install -y --reinstall --no-install-recommends chromium` (as root)")
+    wrapper = str(OFFLINE_CHROMIUM)
+    return dict(os.environ, PUPPETEER_EXECUTABLE_PATH=wrapper, CHROMIUM=wrapper, CHROMIUM_BIN=chromium)
+
+
+@functools.lru_cache(maxsize=None)
+def _chromium_problem(chromium: str) -> str | None:
+    """Why `chromium --version` does not work (Debian's launcher is a script that execs the
+    browser in /usr/lib/chromium/, so the file on PATH can outlive a removed browser)."""
+    try:
+        proc = subprocess.run([chromium, "--version"], capture_output=True, text=True, timeout=60)
+    except OSError as exc:
+        return f"cannot be run ({exc.strerror})"
+    except subprocess.TimeoutExpired:
+        return "did not answer `--version` within 60 s"
+    if proc.returncode != 0 or "Chromium" not in proc.stdout + proc.stderr:
+        said = (proc.stderr or proc.stdout).strip().splitlines()
+        return f"does not start (`--version` exited {proc.returncode}{': ' + said[-1] if said else ''})"
+    return None
+
+
 def run_ace(epub: Path, out_dir: Path, chromium: str | None = None) -> Report:
-    """Ace's puppeteer runner with Debian's chromium; reports in `out_dir`."""
+    """Ace's puppeteer runner with Debian's chromium, offline; reports in `out_dir`."""
     ace = ROOT / "node_modules" / ".bin" / "ace-puppeteer"
-    chromium = chromium or os.environ.get("PUPPETEER_EXECUTABLE_PATH") or shutil.which("chromium")
-    if not ace.exists() or not chromium or not shutil.which("node"):
-        raise ValidatorMissing(f"Ace needs node, chromium and node_modules/@daisy/ace: {INSTALL_HINT}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if not shutil.which("node"):
+        raise ValidatorMissing(f"Ace needs Node.js, and there is no `node` on PATH: {INSTALL_HINT}")
+    if not ace.exists():
+        raise ValidatorMissing(f"Ace is not installed ({ace.relative_to(ROOT)} is missing): {INSTALL_HINT}")
     # Ace 1.4.6 launches Chromium headless with --no-sandbox already
-    # (ace-axe-runner-puppeteer), so running as root needs no wrapper script.
-    env = dict(os.environ, PUPPETEER_EXECUTABLE_PATH=chromium)
+    # (ace-axe-runner-puppeteer), so running as root needs nothing more.
+    env = offline_chromium_env("Ace", chromium)
+    out_dir.mkdir(parents=True, exist_ok=True)
     # This run's own folder (see run_epubcheck), its report moved to out_dir when read.
     run_dir = Path(tempfile.mkdtemp(dir=out_dir, prefix=".ace-"))
     try:
@@ -140,7 +187,8 @@ def run_ace(epub: Path, out_dir: Path, chromium: str | None = None) -> Report:
                               capture_output=True, text=True, env=env)
         report = run_dir / "report.json"
         if proc.returncode != 0 or not report.exists():
-            raise RuntimeError(f"Ace failed (exit {proc.returncode}):\n{(proc.stdout + proc.stderr).strip()}")
+            said = (proc.stdout + proc.stderr).strip() or "(Ace printed nothing)"
+            raise RuntimeError(f"Ace failed (exit {proc.returncode}) on {epub}:\n{said[-3000:]}")
         data = json.loads(report.read_text(encoding="utf-8"))
         try:
             _replace_reports(run_dir, out_dir)

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlparse
 
 from ..config import display_path
 from ..errors import BuildError, Problem, Problems, shown
@@ -101,12 +103,46 @@ def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | No
         raise BuildError(problems.items) from exc
     if pages_only:
         return result.pdf, result
-    for message in dict.fromkeys(result.warnings):
-        problems.warning(display_path(book.root), 0, 0, "P002", f"WeasyPrint: {message}")
+    _weasyprint_warnings(book, result, problems)
     check_fonts(result.pdf, problems, display_path(book.root))
     check_layout(book, result, problems)
     check_printer(book, edition, result.pdf, result.pages.labels, problems)
     return result.pdf, result
+
+
+def _weasyprint_warnings(book: Book, result, problems: Problems) -> None:
+    """WeasyPrint's warnings, each where it comes from: in the source of the unit whose part
+    gave it, at the text it quotes (an unknown property of a style attribute, an image's
+    name) when the source has it; else at the book, naming the part."""
+    said = set()
+    for slot in result.slots:
+        part = result.parts.get(slot.part.key)
+        for message in part.warnings if part else []:
+            path, line, col = _warning_place(book, slot.part, message)
+            if (path, message) not in said:
+                said.add((path, message))
+                problems.warning(path, line, col, "P002", f"WeasyPrint: {message}")
+    told = {message for _, message in said}
+    for message in dict.fromkeys(result.warnings):  # running heads, folios: the templates
+        if message not in told:
+            problems.warning(display_path(book.root), 0, 0, "P002", f"WeasyPrint: {message}")
+
+
+def _warning_place(book: Book, part, message: str) -> tuple[str, int, int]:
+    if part.unit is None:
+        return display_path(book.root), 0, 0
+    path = book.root / part.unit.file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return display_path(path), 0, 0
+    for quoted in re.findall(r"`([^`]+)`|'([^']+)'|\"([^\"]+)\"", message):
+        fragment = next(q for q in quoted if q)
+        for needle in (fragment, Path(urlparse(fragment).path).name):
+            at = text.find(needle) if needle else -1
+            if at >= 0:
+                return display_path(path), text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+    return display_path(path), 0, 0
 
 
 def ebook_page_map(book: Book, cache: Path, say=None, pool=None) -> Path | None:

@@ -1,4 +1,4 @@
-"""EPUBCheck and Ace by DAISY: run them on an EPUB, parse their reports, summarise."""
+"""EPUBCheck and Ace by DAISY: run them on an EPUB, parse their reports, summarise (with the reading and AZW3 checks)."""
 from __future__ import annotations
 
 import argparse
@@ -248,11 +248,13 @@ def check(epub: Path, out_dir: Path, ace: bool = True, stream=sys.stderr) -> int
     if not epub.is_file():
         print(f"check: no such file {epub}", file=stream)
         return 1
+    from .kindle import run_kindle_check
     from .readingcheck import run_reading_check
 
     failed = 0
-    folders = {"Ace": "ace", "Reading check": "proof/reading"}
-    for name, runner in {**runners(ace), "Reading check": run_reading_check}.items():
+    folders = {"Ace": "ace", "Reading check": "proof/reading", "AZW3 round trip": "kindle"}
+    for name, runner in {**runners(ace), "Reading check": run_reading_check,
+                         "AZW3 round trip": run_kindle_check}.items():
         try:
             report = runner(epub, out_dir / folders.get(name, "epubcheck"))
         except (ValidatorMissing, RuntimeError) as exc:
@@ -271,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bookbuild.validate", description=__doc__)
     parser.add_argument("epub", type=Path)
     parser.add_argument("--out", type=Path, default=ROOT / "build",
-                        help="where the validators' reports go (default: build/ace, build/epubcheck)")
+                        help="where the validators' reports go (default: build/ace, build/epubcheck, build/kindle)")
     parser.add_argument("--no-ace", action="store_true", help="run the EPUBChecks only")
     args = parser.parse_args(argv)
     return check(args.epub, args.out, ace=not args.no_ace)

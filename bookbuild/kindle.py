@@ -249,3 +249,27 @@ def compare(before: Holdings, after: Holdings, there: list[str], again: list[str
     report.kept = {"links": dict(kept), "total": dict(total), "pages": (pages_kept, len(before.pages)),
                    "cyrillic": (sum((before.cyrillic & after.cyrillic).values()), sum(before.cyrillic.values()))}
     return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bookbuild.kindle BOOK.epub [--out build/kindle]`: the round trip alone."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m bookbuild.kindle", description=__doc__)
+    parser.add_argument("epub", type=Path)
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "kindle")
+    args = parser.parse_args(argv)
+    try:
+        report = run_kindle_check(args.epub, args.out)
+    except (ValidatorMissing, RuntimeError) as exc:
+        print(f"AZW3 round trip: {exc}", file=sys.stderr)
+        return 1
+    print(report.summary(), file=sys.stderr)
+    for message in report.messages:
+        print(f"  {message}", file=sys.stderr)
+    return 1 if report.messages else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

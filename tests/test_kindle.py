@@ -101,3 +101,10 @@ def test_the_real_book_survives_the_kindle_round_trip(tmp_path):
     assert report.kept["links"] == report.kept["total"]
     assert report.kept["cyrillic"][0] == report.kept["cyrillic"][1] > 0
     assert report.kept["pages"][0] == report.kept["pages"][1] > 0
+
+
+def test_without_calibre_the_check_names_the_install_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(kindle.ValidatorMissing) as missing:
+        kindle.run_kindle_check(tmp_path / "book.epub", tmp_path / "kindle")
+    assert f"`{kindle.CALIBRE_INSTALL}`" in str(missing.value)

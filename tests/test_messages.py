@@ -73,3 +73,21 @@ def test_a_weasyprint_warning_is_located_in_the_source(repo, capsys):
     assert main(["pdf", "--book", str(repo / "book")]) == 0
     err = capsys.readouterr().err
     assert f"book/text/{EXILE}:{line}:23: warning P002: WeasyPrint: Ignored `colr: red`" in err, err
+
+
+def test_a_missing_print_font_names_a_file_and_the_install_command(tmp_path, monkeypatch):
+    """P005 (issue 15 printed it with an empty path): fontconfig with no font folders finds no
+    EB Garamond, as on a machine without fonts-ebgaramond."""
+    from bookbuild.errors import Problems
+    from bookbuild.print.checks import check_font_installed
+
+    if not shutil.which("fc-list"):
+        pytest.skip("fontconfig's fc-list is not installed")
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(f'<?xml version="1.0"?>\n<fontconfig><cachedir>{tmp_path}/cache</cachedir></fontconfig>\n')
+    monkeypatch.setenv("FONTCONFIG_FILE", str(conf))
+    problems = Problems()
+    check_font_installed(problems)
+    [p005] = [p for p in problems.items if p.code == "P005"]
+    assert p005.path == "scripts/ensure-system.sh" and "apt-get install fonts-ebgaramond" in p005.message
+    assert str(p005).startswith("scripts/ensure-system.sh: error P005: font \"EB Garamond 12\"")

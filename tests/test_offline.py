@@ -47,9 +47,10 @@ def fixture_epub(tmp_path_factory) -> Path:
 
 
 def test_the_validators_send_nothing_off_the_machine(fixture_epub, tmp_path):
-    """Every validator of `make check` (three EPUBChecks, Ace, the reading check) on a small
-    book under strace: no DNS query, no connection or datagram beyond loopback."""
-    for tool in ("strace", "node", "java", "chromium"):
+    """Every validator of `make check` (three EPUBChecks, Ace, the reading check, calibre's AZW3
+    round trip) on a small book under strace: no DNS query, no connection or datagram beyond
+    loopback."""
+    for tool in ("strace", "node", "java", "chromium", "calibre-debug"):
         if not shutil.which(tool):
             pytest.skip(f"{tool} is not installed: run scripts/install-validators.sh")
     proc, use = netwatch.traced([sys.executable, "-m", "bookbuild.validate", str(fixture_epub),
@@ -57,6 +58,7 @@ def test_the_validators_send_nothing_off_the_machine(fixture_epub, tmp_path):
     assert (tmp_path / "ace" / "report.json").is_file(), proc.stderr
     assert (tmp_path / "epubcheck" / "epubcheck-4.0.1.json").is_file(), proc.stderr
     assert list((tmp_path / "proof" / "reading").glob("*.png")), proc.stderr
+    assert (tmp_path / "kindle" / "book.azw3").is_file(), proc.stderr
     assert use.dns() == 0 and not use.left, use.lines()
     # What is left is Chromium's IPv6 route probe: a UDP socket connected, nothing sent on it.
     assert {(addr, port) for _, addr, port in use.probes} <= {("2001:4860:4860::8888", "443")}, use.lines()

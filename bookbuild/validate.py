@@ -5,6 +5,7 @@ import argparse
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -163,7 +164,7 @@ def _chromium_problem(chromium: str) -> str | None:
         return f"cannot be run ({exc.strerror})"
     except subprocess.TimeoutExpired:
         return "did not answer `--version` within 60 s"
-    if proc.returncode != 0 or "Chromium" not in proc.stdout + proc.stderr:
+    if proc.returncode != 0 or not re.search(r"\d+\.\d+", proc.stdout):
         said = (proc.stderr or proc.stdout).strip().splitlines()
         return f"does not start (`--version` exited {proc.returncode}{': ' + said[-1] if said else ''})"
     return None

@@ -94,7 +94,7 @@ def test_a_missing_browser_is_named_with_the_command_that_installs_it(fixture_ep
 
 def test_a_page_that_asks_for_a_remote_image_sends_no_dns_query(tmp_path):
     """Through the wrapper, a remote image in a local page is not looked up: no DNS query
-    leaves (Debian's chromium alone sent 40 at Ace's start). A failed page load itself would
+    leaves (Debian's chromium alone sent 36 DNS queries for this page). A failed page load itself would
     start Chromium's DNS probe (a google.com query to 8.8.8.8, beyond any flag), which is why
     Ace and the reading check refuse every http(s) request before it starts."""
     page = tmp_path / "page.html"

@@ -91,3 +91,15 @@ def test_a_missing_print_font_names_a_file_and_the_install_command(tmp_path, mon
     [p005] = [p for p in problems.items if p.code == "P005"]
     assert p005.path == "scripts/ensure-system.sh" and "apt-get install fonts-ebgaramond" in p005.message
     assert str(p005).startswith("scripts/ensure-system.sh: error P005: font \"EB Garamond 12\"")
+
+
+def test_no_problem_is_reported_without_a_file():
+    """Every problem names a file (issue 15: P005 printed `: error P005: …`); an empty path in
+    the code that reports one would print the same."""
+    import re
+
+    empty = re.compile(r"""\b(?:error|warning|add)\(\s*["']{2}\s*,""")
+    package = Path(__file__).resolve().parent.parent / "bookbuild"
+    found = [f"{p.relative_to(package.parent)}:{n}" for p in sorted(package.rglob("*.py"))
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if empty.search(line)]
+    assert found == []

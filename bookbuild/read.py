@@ -37,6 +37,8 @@ LITERAL_ARGS = ("--from=markdown-auto_identifiers-smart", "--to=html5", "--wrap=
 TITLE_LINE = re.compile(r"^#(?!#)\s+(?P<title>.*?)\s*(?:\{(?P<attrs>[^}]*)\})?\s*$")
 ID_ATTR = re.compile(r"#([^\s}]+)")
 IMAGE = re.compile(r"!\[(?:[^\[\]\\]|\\.|\[[^\]]*\])*\]\((?P<src><[^>]*>|[^)\s]+)")
+# A raw HTML <img>'s src, quoted or not.
+RAW_IMAGE = re.compile(r"<img\b[^>]*?\ssrc\s*=\s*(?:\"(?P<dq>[^\"]*)\"|'(?P<sq>[^']*)'|(?P<bare>[^\s>]+))", re.I)
 LINK_TARGET = re.compile(r"\]\(#(?P<id>[^)\s]+)\)")
 FENCE = re.compile(r"^(```|~~~)")
 # Element levels inside a unit; the real book goes 8 deep (a note in a list in a quotation).
@@ -520,24 +522,30 @@ def _drop_keeping_tail(el: etree._Element) -> None:
     parent.remove(el)
 
 
-def _image_lines(source: Source) -> dict[str, int]:
-    """Where each image is named; a caption may run over several lines."""
-    lines: dict[str, int] = {}
-    for m in IMAGE.finditer(source.text):
-        lines.setdefault(m.group("src").strip("<>"), source.text.count("\n", 0, m.start()) + 1)
-    return lines
+def _image_lines(source: Source) -> dict[str, tuple[int, int]]:
+    """Where each image starts (line, column), a Markdown `![` or a raw `<img`; a caption
+    may run over several lines."""
+    places: dict[str, tuple[int, int]] = {}
+    found = [(m.start(), m.group("src").strip("<>")) for m in IMAGE.finditer(source.text)]
+    for m in RAW_IMAGE.finditer(source.text):
+        group = next(g for g in ("dq", "sq", "bare") if m.group(g) is not None)
+        found.append((m.start(), html.unescape(m.group(group))))
+    for at, src in sorted(found):
+        line_start = source.text.rfind("\n", 0, at) + 1
+        places.setdefault(src, (source.text.count("\n", 0, at) + 1, at - line_start + 1))
+    return places
 
 
 def _collect_figures(div: etree._Element, source: Source, root: Path,
                      problems: Problems) -> list[Figure]:
     repository = root.parent
-    lines = _image_lines(source)
+    places = _image_lines(source)
     figures = []
     for img in list(div.iter("img")):
         src = img.get("src") or ""
-        line = lines.get(src, 0)
+        line, column = places.get(src, (0, 1))
         figure_el = img.getparent() if img.getparent().tag == "figure" else None
-        path, present = _check_image(src, repository, source.label, line, problems)
+        path, present = _check_image(src, repository, source.label, (line, column), problems)
         if not present and figure_el is not None:
             figure_el.set("class", " ".join([*_classes(figure_el), "absent"]))
         if figure_el is None:
@@ -548,34 +556,35 @@ def _collect_figures(div: etree._Element, source: Source, root: Path,
     return figures
 
 
-def _check_image(src: str, repository: Path, label: str, line: int,
+def _check_image(src: str, repository: Path, label: str, place: tuple[int, int],
                  problems: Problems) -> tuple[Path | None, bool]:
+    line, column = place
     if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.I) or src.startswith("/"):
-        problems.error(label, line, 1, "F003",
+        problems.error(label, line, column, "F003",
                        f"image {src}: only paths inside the repository (images/…) can be printed")
         return None, False
     path = (repository / src).resolve()
     if not path.is_relative_to(repository):
-        problems.error(label, line, 1, "F003", f"image {src} points outside the repository")
+        problems.error(label, line, column, "F003", f"image {src} points outside the repository")
         return None, False
     if not path.exists():
-        problems.warning(label, line, 1, "F001", f"art for {src} is absent (each edition's missing_art says how it is set)")
+        problems.warning(label, line, column, "F001", f"art for {src} is absent (each edition's missing_art says how it is set)")
         return path, False
     try:
         with path.open("rb") as fh:
             head = fh.read(16)
     except OSError as exc:
-        problems.error(label, line, 1, "F002", f"image {src} cannot be read: {exc}")
+        problems.error(label, line, column, "F002", f"image {src} cannot be read: {exc}")
         return path, False
     if path.is_dir() or not any(head.startswith(m) for m in IMAGE_MAGIC) or \
             (head.startswith(b"RIFF") and head[8:12] != b"WEBP"):
-        problems.error(label, line, 1, "F002",
+        problems.error(label, line, column, "F002",
                        f"{src} is not an image (PNG, JPEG, GIF, WebP, TIFF or SVG expected)")
         return path, False
     fault = _svg_fault(path) if head.startswith((b"<svg", b"<?xml")) else _raster_fault(path)
     if fault:
         code, message = fault
-        problems.error(label, line, 1, code, f"{src}: {message}")
+        problems.error(label, line, column, code, f"{src}: {message}")
         return path, False
     return path, True
 
@@ -843,22 +852,31 @@ def _check_ids_and_links(book: Book, sources: list[Source], problems: Problems) 
     """Ids are unique across the book, and every `#id` link lands on one."""
     where: dict[str, str] = {}
     by_file = {s.entry.file: s for s in sources}
-    for unit in book.units:
-        if not unit.html:
-            continue
+    units = [u for u in book.units if u.html]
+    blamed = _duplicate_units(units)
+    for index, unit in enumerate(units):
         source = by_file[unit.file]
-        if unit.id in where:
+        if index in blamed:
             # Its note ids repeat the other unit's too; one problem says it all.
-            problems.error(source.label, source.title_line, 1, "R004",
-                           f"unit id '{unit.id}' is used twice (also in {where[unit.id]})")
+            line, column = (_id_places(source.text, unit.id) or [(source.title_line, 1)])[0]
+            problems.error(source.label, line, column, "R004",
+                           f"unit id '{unit.id}' is used twice (also in {units[blamed[index]].file})")
             continue
+        where[unit.id] = unit.file
+        seen: dict[str, int] = {}
         for el in parse_fragment(unit.html).iter():
             el_id = el.get("id") if isinstance(el.tag, str) else None
             if not el_id:
                 continue
+            seen[el_id] = seen.get(el_id, 0) + 1
+            if el_id == unit.id and seen[el_id] == 1:
+                continue
             if el_id in where:
-                line = _line_of(source.text, "#" + el_id)
-                problems.error(source.label, line, 1, "R004",
+                # The n-th element with this id in the unit is the n-th place the source names it.
+                places = _id_places(source.text, el_id)
+                line, column = places[min(seen[el_id], len(places)) - 1] if places else \
+                    (_line_of(source.text, "#" + el_id), 1)
+                problems.error(source.label, line, column, "R004",
                                f"id '{el_id}' is used twice (also in {where[el_id]})")
             else:
                 where[el_id] = unit.file
@@ -877,6 +895,39 @@ def _check_ids_and_links(book: Book, sources: list[Source], problems: Problems) 
                 if book.index and m.group(1) not in known_headings:
                     problems.error(source.label, number, m.start() + 1, "R009",
                                    f"index mark refers to '{m.group(1)}', which index.yaml does not have")
+
+
+def _duplicate_units(units: list) -> dict[int, int]:
+    """For each unit id used twice: the unit to blame → the unit that keeps the id. The one
+    whose file name gives that id keeps it (`{#foreword}` added to 00-about-the-author.md is
+    the fault, not 00-foreword.md); otherwise the first in reading order does."""
+    first: dict[str, int] = {}
+    blamed: dict[int, int] = {}
+    for index, unit in enumerate(units):
+        keeper = first.setdefault(unit.id, index)
+        if keeper == index:
+            continue
+        if _file_id(units[keeper].file) != unit.id and _file_id(unit.file) == unit.id:
+            blamed[keeper] = first[unit.id] = index
+        else:
+            blamed[index] = keeper
+    return blamed
+
+
+def _file_id(file: str) -> str:
+    """The id a unit's file name gives it: 00-foreword.md → foreword."""
+    return re.sub(r"^\d+-", "", Path(file).stem)
+
+
+def _id_places(text: str, el_id: str) -> list[tuple[int, int]]:
+    """Where the source sets `el_id`, in order: `{#id …}` attributes and raw `id="…"`."""
+    name = re.escape(el_id)
+    pattern = re.compile(r"\{[^{}\n]*?(?<=[{\s])(#" + name + r")(?=[\s}])|\bid\s*=\s*[\"']?(" + name + r")\b")
+    places = []
+    for m in pattern.finditer(text):
+        at = m.start(1) if m.group(1) else m.start(2)
+        places.append((text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)))
+    return places
 
 
 def _line_of(text: str, needle: str) -> int:

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 from .checkreport import INSTALL_HINT, ROOT, Report, ValidatorMissing
+from .chromium import offline_chromium_env
 
 SCRIPT = ROOT / "scripts" / "reading-check.mjs"
 # What scripts/reading-check.mjs finds, as a reader would put it.
@@ -19,13 +19,13 @@ def run_reading_check(epub: Path, out_dir: Path) -> Report:
     """epub.js at 390 × 844 (night and light) and 1024 × 768 (light); screenshots of fixed
     places (cover, title page, contents, a chapter opening, a note and its return, glossary,
     a biography, the index, a document table) go to `out_dir`, replacing the last ones."""
-    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium")
-    if not shutil.which("node") or not chromium or not (ROOT / "node_modules" / "epubjs").is_dir():
-        raise ValidatorMissing(f"the reading check needs node, chromium and node_modules/epubjs: {INSTALL_HINT}")
+    if not shutil.which("node") or not (ROOT / "node_modules" / "epubjs").is_dir():
+        raise ValidatorMissing(f"the reading check needs node and node_modules/epubjs: {INSTALL_HINT}")
+    env = offline_chromium_env("the reading check")
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
     proc = subprocess.run(["node", str(SCRIPT), str(epub), str(out_dir)], capture_output=True, text=True,
-                          env=dict(os.environ, CHROMIUM=chromium), timeout=900)
+                          env=env, timeout=900)
     if proc.returncode != 0:
         raise RuntimeError(f"the reading engine failed (exit {proc.returncode}):\n{proc.stderr.strip()[-2000:]}")
     return parse_reading_check(json.loads(proc.stdout))

@@ -1,4 +1,4 @@
-"""EPUBCheck and Ace by DAISY: run them on an EPUB, parse their reports, summarise."""
+"""EPUBCheck and Ace by DAISY: run them on an EPUB, parse their reports, summarise (with the reading and AZW3 checks)."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 
 from .checkreport import INSTALL_HINT, ROOT, Report, ValidatorMissing
+from .chromium import CHROMIUM_INSTALL, OFFLINE_CHROMIUM, find_chromium, offline_chromium_env  # noqa: F401 (named by tests)
+from .kindle import run_kindle_check
 from .readingcheck import run_reading_check
 
 # Every EPUBCheck the ebook must pass: the current one, and the older ones retailers
@@ -102,15 +104,16 @@ def parse_epubcheck(data: dict, tool: str = "EPUBCheck") -> Report:
 
 
 def run_ace(epub: Path, out_dir: Path, chromium: str | None = None) -> Report:
-    """Ace's puppeteer runner with Debian's chromium; reports in `out_dir`."""
+    """Ace's puppeteer runner with Debian's chromium, offline; reports in `out_dir`."""
     ace = ROOT / "node_modules" / ".bin" / "ace-puppeteer"
-    chromium = chromium or os.environ.get("PUPPETEER_EXECUTABLE_PATH") or shutil.which("chromium")
-    if not ace.exists() or not chromium or not shutil.which("node"):
-        raise ValidatorMissing(f"Ace needs node, chromium and node_modules/@daisy/ace: {INSTALL_HINT}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if not shutil.which("node"):
+        raise ValidatorMissing(f"Ace needs Node.js, and there is no `node` on PATH: {INSTALL_HINT}")
+    if not ace.exists():
+        raise ValidatorMissing(f"Ace is not installed ({ace.relative_to(ROOT)} is missing): {INSTALL_HINT}")
     # Ace 1.4.6 launches Chromium headless with --no-sandbox already
-    # (ace-axe-runner-puppeteer), so running as root needs no wrapper script.
-    env = dict(os.environ, PUPPETEER_EXECUTABLE_PATH=chromium)
+    # (ace-axe-runner-puppeteer), so running as root needs nothing more.
+    env = offline_chromium_env("Ace", chromium)
+    out_dir.mkdir(parents=True, exist_ok=True)
     # This run's own folder (see run_epubcheck), its report moved to out_dir when read.
     run_dir = Path(tempfile.mkdtemp(dir=out_dir, prefix=".ace-"))
     try:
@@ -118,7 +121,8 @@ def run_ace(epub: Path, out_dir: Path, chromium: str | None = None) -> Report:
                               capture_output=True, text=True, env=env)
         report = run_dir / "report.json"
         if proc.returncode != 0 or not report.exists():
-            raise RuntimeError(f"Ace failed (exit {proc.returncode}):\n{(proc.stdout + proc.stderr).strip()}")
+            said = (proc.stdout + proc.stderr).strip() or "(Ace printed nothing)"
+            raise RuntimeError(f"Ace failed (exit {proc.returncode}) on {epub}:\n{said[-3000:]}")
         data = json.loads(report.read_text(encoding="utf-8"))
         try:
             _replace_reports(run_dir, out_dir)
@@ -179,8 +183,9 @@ def check(epub: Path, out_dir: Path, ace: bool = True, stream=sys.stderr) -> int
         print(f"check: no such file {epub}", file=stream)
         return 1
     failed = 0
-    folders = {"Ace": "ace", "Reading check": "proof/reading"}
-    for name, runner in {**runners(ace), "Reading check": run_reading_check}.items():
+    folders = {"Ace": "ace", "Reading check": "proof/reading", "AZW3 round trip": "kindle"}
+    for name, runner in {**runners(ace), "Reading check": run_reading_check,
+                         "AZW3 round trip": run_kindle_check}.items():
         try:
             report = runner(epub, out_dir / folders.get(name, "epubcheck"))
         except (ValidatorMissing, RuntimeError) as exc:
@@ -199,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bookbuild.validate", description=__doc__)
     parser.add_argument("epub", type=Path)
     parser.add_argument("--out", type=Path, default=ROOT / "build",
-                        help="where the validators' reports go (default: build/ace, build/epubcheck)")
+                        help="where the validators' reports go (default: build/ace, build/epubcheck, build/kindle)")
     parser.add_argument("--no-ace", action="store_true", help="run the EPUBChecks only")
     args = parser.parse_args(argv)
     return check(args.epub, args.out, ace=not args.no_ace)

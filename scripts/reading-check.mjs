@@ -3,7 +3,8 @@
 // and a night theme. Prints one JSON report: what a reader would see wrong, located by
 // file and element, and the screenshots taken at fixed places. Run by
 // bookbuild/readingcheck.py; nothing here may leave the machine (every request but
-// file:, data: and blob: is refused and reported).
+// file:, data: and blob: is refused and reported, and CHROMIUM is scripts/chromium-offline,
+// which resolves no host name).
 //
 //   node scripts/reading-check.mjs BOOK.epub SCREENSHOT_FOLDER
 import fs from "node:fs";

@@ -215,7 +215,7 @@ def check_unfinished(book: Book, problems: Problems) -> list[str]:
 def check_tools(problems: Problems) -> None:
     for tool, package in TOOLS.items():
         if not shutil.which(tool):
-            problems.error("", 0, 0, "D010", f"{tool} is not installed (Debian: apt-get install {package}; "
+            problems.error("scripts/ensure-system.sh", 0, 0, "D010", f"{tool} is not installed (Debian: apt-get install {package}; "
                                              "make setup installs it)")
 
 

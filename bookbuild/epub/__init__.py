@@ -715,7 +715,9 @@ def package(book: Book, env: Environment, spine: list[Doc], files: dict[str, byt
         href = path[len("EPUB/"):]
         suffix = PurePosixPath(href).suffix.lower()
         cover = href.startswith("images/cover.")
-        manifest.append({"id": "cover-image" if cover else "r-" + re.sub(r"[^a-z0-9]+", "-", href.lower()),
+        # The cover's id is "cover": calibre renames any other (a Nook Color workaround) and
+        # warns on every conversion to EPUB, the AZW3 round trip's way back included.
+        manifest.append({"id": "cover" if cover else "r-" + re.sub(r"[^a-z0-9]+", "-", href.lower()),
                          "href": href, "media_type": IMAGE_TYPES.get(suffix) or OTHER_TYPES[suffix],
                          "properties": "cover-image" if cover else ""})
     return env.get_template("package.opf.j2").render(meta=meta, manifest=manifest, spine=itemrefs)

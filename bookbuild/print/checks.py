@@ -9,6 +9,7 @@ import subprocess
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from lxml import etree
 
@@ -343,11 +344,45 @@ def before_layout(book: Book, problems: Problems) -> None:
 def after_layout(book: Book, edition: Edition, result, problems: Problems) -> None:
     """WeasyPrint's warnings (P002), the PDF's fonts (P004, P006), what its pages show
     (P007–P010) and its printer's rules (K codes)."""
-    for message in dict.fromkeys(result.warnings):
-        problems.warning(display_path(book.root), 0, 0, "P002", f"WeasyPrint: {message}")
+    _weasyprint_warnings(book, result, problems)
     check_fonts(result.pdf, problems, display_path(book.root))
     check_layout(book, result, problems)
     check_printer(book, edition, result.pdf, result.pages.labels, problems)
+
+
+def _weasyprint_warnings(book: Book, result, problems: Problems) -> None:
+    """WeasyPrint's warnings, each where it comes from: in the source of the unit whose part
+    gave it, at the text it quotes (an unknown property of a style attribute, an image's
+    name) when the source has it; else at the book, naming the part."""
+    said = set()
+    for slot in result.slots:
+        part = result.parts.get(slot.part.key)
+        for message in part.warnings if part else []:
+            path, line, col = _warning_place(book, slot.part, message)
+            if (path, message) not in said:
+                said.add((path, message))
+                problems.warning(path, line, col, "P002", f"WeasyPrint: {message}")
+    told = {message for _, message in said}
+    for message in dict.fromkeys(result.warnings):  # running heads, folios: the templates
+        if message not in told:
+            problems.warning(display_path(book.root), 0, 0, "P002", f"WeasyPrint: {message}")
+
+
+def _warning_place(book: Book, part, message: str) -> tuple[str, int, int]:
+    if part.unit is None:
+        return display_path(book.root), 0, 0
+    path = book.root / part.unit.file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return display_path(path), 0, 0
+    for quoted in re.findall(r"`([^`]+)`|'([^']+)'|\"([^\"]+)\"", message):
+        fragment = next(q for q in quoted if q)
+        for needle in (fragment, Path(urlparse(fragment).path).name):
+            at = text.find(needle) if needle else -1
+            if at >= 0:
+                return display_path(path), text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+    return display_path(path), 0, 0
 
 
 # --- the PDF: its fonts, its printer's rules ----------------------------------------------

@@ -16,6 +16,7 @@ from lxml import etree
 from lxml import html as lxml_html
 from markupsafe import Markup
 
+from ..config import display_path
 from ..errors import Problems
 from ..model import BODY_ROLES, FRONT_ROLES, Book, Edition, Unit
 from .assemble import Metadata, Outline, Sheet, assemble
@@ -520,7 +521,7 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
                 break
             # The real folios took more lines than the stand-ins: place everything again.
         else:
-            problems.error("", 0, 0, "P002", "the contents do not settle on a page count")
+            problems.error(display_path(book.root), 0, 0, "P002", "the contents do not settle on a page count")
     furniture = [done[f"furniture-{n}"] for n in range(len(runs))]
     if index is not None and not pages_only:
         furniture.append(done["furniture-index"])
@@ -529,7 +530,9 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
         pages.index = groups
     for mention in book.mentions:
         if mention.anchor not in pages.anchors:
-            problems.warning("", 0, 0, "P003", f"index mention #{mention.anchor} is not in the layout")
+            unit = next((u for u in book.units if u.id == mention.unit), None)
+            where = display_path(book.root / unit.file) if unit else display_path(book.root)
+            problems.warning(where, 0, 0, "P003", f"index mention #{mention.anchor} is not in the layout")
     sheets = []
     for slot in slots:
         if slot.blank_before:

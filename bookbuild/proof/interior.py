@@ -103,7 +103,7 @@ def whole_book(book: Book, edition: Edition, problems: Problems, cache: Path,
                         outline(result.slots, result.parts), decorator.words, openings, result.warnings)
     page_map = _page_map(cache, edition)
     if page_map and page_map.get("key") == layout_key(book):
-        _compare(interior, result.pages.first_words, page_map, 0, problems)
+        _compare(interior, result.pages.first_words, page_map, 0, problems, display_path(book.root))
     return interior
 
 
@@ -181,7 +181,7 @@ def one_unit(book: Book, edition: Edition, unit: Unit, problems: Problems, cache
                         marks_of([here], {part.key: laid}, decorator.ids),
                         outline([here], {part.key: laid}), decorator.words, [(part.key, 0)], laid.warnings)
     if current:
-        _compare(interior, laid.words, page_map, first, problems)
+        _compare(interior, laid.words, page_map, first, problems, display_path(book.root / unit.file))
     return interior
 
 
@@ -219,7 +219,7 @@ def _report(book: Book, decorator: Decorator, problems: Problems) -> None:
         problems.warning(display_path(book.root / file), 0, 0, "Q004", f"printed block not found in the source, so it has no "
                                              f"marker: “{words}”")
     for key in decorator.unaligned:
-        problems.warning("", 0, 0, "Q004", f"part {key}: its HTML could not be given ids; no markers")
+        problems.warning(display_path(book.root), 0, 0, "Q004", f"part {key}: its HTML could not be given ids; no markers")
 
 
 def _page_map(cache: Path, edition: Edition) -> dict | None:
@@ -230,12 +230,13 @@ def _page_map(cache: Path, edition: Edition) -> dict | None:
         return None
 
 
-def _compare(interior: Interior, words: list[str], page_map: dict, first: int, problems: Problems) -> None:
+def _compare(interior: Interior, words: list[str], page_map: dict, first: int, problems: Problems,
+             where: str) -> None:
     """The proof's pages must begin with the words the print build's pages begin with."""
     printed = [p.get("text", "") for p in page_map["pages"]]
     for i, text in enumerate(words):
         book_page = first + i
         if book_page < len(printed) and text and printed[book_page] != text:
-            problems.warning("", 0, 0, "Q005", f"page {interior.labels[i]} begins “{text}” in the proof "
+            problems.warning(where, 0, 0, "Q005", f"page {interior.labels[i]} begins “{text}” in the proof "
                                                f"but “{printed[book_page]}” in print")
             return

@@ -33,6 +33,7 @@ CODES: dict[str, str] = {
     "S006": "biography missing",
     "S007": "congress date missing",
     "S008": "file named in book.yaml contents is missing",
+    "S009": "`new` asked to write a book folder that exists and is not empty",
     # configuration (book.yaml)
     "C001": "book.yaml cannot be read",
     "C002": "unknown or missing setting",

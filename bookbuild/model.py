@@ -99,7 +99,7 @@ class Edition:
     cover: str = field(default="", metadata=meta(
         "cover kind: wrap (paperback), case (cloth) or image (ebook); from format and binding when empty"))
     cover_image: str = field(default="", metadata=meta(
-        "art for the cover's photo area, a path under images/; empty: a marked placeholder"))
+        "art for the cover's photo area, a path in the book folder (images/…); empty: a marked placeholder"))
     case: Case = field(default_factory=Case, metadata=meta("case binding allowances (cover: case)"))
     price: str = field(default="", metadata=meta(
         "suggested retail price, e.g. 24.95 USD: the barcode's EAN-5 add-on (90000 when empty)"))
@@ -368,7 +368,8 @@ class Book:
 
     @property
     def repository(self) -> Path:
-        """The folder that holds `book/` and `images/`."""
+        """The title's folder: it holds `book/` (with its art in `book/images/`) and the
+        outputs, `build/` and `dist/`."""
         return self.root.parent
 
     def unit(self, unit_id: str) -> Unit:

@@ -242,7 +242,7 @@ def test_cover_art_fills_the_photo_area(tmp_path):
     from bookbuild.read import read_book
 
     repo = make_repo(tmp_path, tag=None)
-    Image.new("RGB", (300, 200), (200, 30, 30)).save(repo / "images" / "cover-photos.png")
+    Image.new("RGB", (300, 200), (200, 30, 30)).save(repo / "book" / "images" / "cover-photos.png")
     path = repo / "book" / "book.yaml"
     art = "    cover_image: images/cover-photos.png\n"
     path.write_text(path.read_text().replace("    cover: wrap\n    cover_art: type\n", "    cover: wrap\n" + art)
@@ -259,7 +259,7 @@ def test_cover_art_fills_the_photo_area(tmp_path):
         images = [o for o in pdf.objects if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Image"]
         assert images and all(str(i.ColorSpace) == "/DeviceGray" for i in images)
     ebook = cover.render_html(book, book.config.editions["ebook"], cover.ebook_geometry(432), "", moment)
-    original = base64.b64encode((repo / "images" / "cover-photos.png").read_bytes()).decode()
+    original = base64.b64encode((repo / "book" / "images" / "cover-photos.png").read_bytes()).decode()
     assert f"data:image/png;base64,{original}" not in html and f"data:image/png;base64,{original}" in ebook
 
 
@@ -440,14 +440,12 @@ def test_a_placeholder_note_is_refused(tmp_path, capsys):
 # --- the real book -------------------------------------------------------------------------------
 
 def tagged_copy(tmp: Path) -> Path:
-    """The real book (book/ and images/) committed in a repository of its own and tagged with
+    """The real book (book/, its art in book/images/) committed in a repository of its own and tagged with
     its version, as a release is made."""
     import yaml
 
     repo = tmp / "repo"
     shutil.copytree(REAL_BOOK, repo / "book", ignore=shutil.ignore_patterns("build", "dist"))
-    if (REAL_BOOK.parent / "images").is_dir():
-        shutil.copytree(REAL_BOOK.parent / "images", repo / "images")
     shutil.copy(REAL_BOOK.parent / ".gitignore", repo / ".gitignore")
     version = yaml.safe_load((REAL_BOOK / "book.yaml").read_text())["version"]
     ident = ["-c", "user.name=Test", "-c", "user.email=test@example.org", "-c", "commit.gpgsign=false"]

@@ -351,7 +351,7 @@ def test_accessibility_metadata_claims_what_the_epub_holds(plain):
 
 def test_without_pictures_no_visual_mode_or_text_alternatives_are_claimed(tmp_path):
     repo = copy_book(tmp_path)
-    (repo / "images" / "poster.png").unlink()
+    (repo / "book" / "images" / "poster.png").unlink()
     out = tmp_path / "book.epub"
     assert build(repo / "book", out, "--no-page-list") == 0
     assert opf_meta(out, "schema:accessMode") == ["textual"]
@@ -869,11 +869,11 @@ def test_resources_from_outside_and_image_bombs_are_refused(tmp_path, capsys, pl
     repo = copy_book(tmp_path)
     chapter = repo / "book" / "text" / "02-the-opposition-in-exile.md"
     if plant == "bomb":
-        (repo / "images" / "poster.png").write_bytes(_png_header(100_000, 100_000))
+        (repo / "book" / "images" / "poster.png").write_bytes(_png_header(100_000, 100_000))
     elif plant == "huge":
-        (repo / "images" / "poster.png").write_bytes(_png_header(12_000, 9_000))
+        (repo / "book" / "images" / "poster.png").write_bytes(_png_header(12_000, 9_000))
     elif plant == "svg":
-        (repo / "images" / "poster.svg").write_text(
+        (repo / "book" / "images" / "poster.svg").write_text(
             '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
             '<image xlink:href="http://example.org/t.png" width="10" height="10"/></svg>')
         chapter.write_text(chapter.read_text().replace("images/poster.png", "images/poster.svg"))
@@ -889,7 +889,7 @@ def test_large_art_is_scaled_down_for_the_ebook(tmp_path):
     from PIL import Image
 
     repo = copy_book(tmp_path)
-    Image.new("RGB", (4000, 3000), (90, 90, 90)).save(repo / "images" / "poster.png")
+    Image.new("RGB", (4000, 3000), (90, 90, 90)).save(repo / "book" / "images" / "poster.png")
     out = tmp_path / "book.epub"
     assert build(repo / "book", out, "--no-page-list") == 0
     with Image.open(io.BytesIO(read(out)["EPUB/images/poster.png"])) as art:

@@ -356,7 +356,7 @@ def broken(tmp_path):
 
 def test_a_figure_that_is_not_an_image_is_an_error(broken, capsys):
     repo, out = broken
-    (repo / "images" / "molotov.jpg").write_text("<html>not a photograph</html>")
+    (repo / "book" / "images" / "molotov.jpg").write_text("<html>not a photograph</html>")
     assert build(repo / "book", out) == 1
     err = capsys.readouterr().err
     assert "book/text/01-the-grain-crisis.md:9:1: error F002: images/molotov.jpg is not an image" in err

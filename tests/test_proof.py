@@ -157,7 +157,6 @@ def bars(pdf: Path) -> list[int]:
 def test_since_marks_exactly_the_changed_paragraph(tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(FIXTURE / "book", repo / "book")
-    shutil.copytree(FIXTURE / "images", repo / "images")
     git = ["git", *GIT_USER]
     subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
     subprocess.run([*git, "add", "-A"], cwd=repo, check=True)

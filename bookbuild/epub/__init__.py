@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         # A print layout is due: its workers get ready while the book is read.
         with Pool(cache / "print") as pool:
             if not page_map_current(root, cache):
-                pool.warm(str(root.parent))
+                pool.warm(str(root))
             book = transform(read_book(root))
             say = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
             page_map_path = ebook_page_map(book, cache, say, pool)
@@ -154,7 +154,7 @@ def inputs_key(root: Path, args: argparse.Namespace) -> str:
     modification date that goes into the package."""
     output = Path(args.output).resolve() if args.output else "default"
     inputs = Inputs("epub", root, output, args.no_page_list, args.page_map or "")
-    inputs.code().tree(root, skip=("received",)).stats(root.parent / "images").stats(FONT_DIR)
+    inputs.code().tree(root, skip=("received",)).stats(root / "images").stats(FONT_DIR)
     inputs.text(iso_modified(sources_modified(root)), os.environ.get("PYPANDOC_PANDOC", ""))
     return inputs.hexdigest()
 
@@ -531,8 +531,8 @@ def render_fragment(env: Environment, template: str, **context) -> etree._Elemen
 def front_docs(book: Book, env: Environment, files: dict[str, bytes], cache: Path | None = None) -> list[Doc]:
     config = book.config
     lang = config.language
-    art = next((book.repository / "images" / n for n in COVER_NAMES
-                if (book.repository / "images" / n).is_file()), None)
+    art = next((book.root / "images" / n for n in COVER_NAMES
+                if (book.root / "images" / n).is_file()), None)
     authors = ", ".join(a.name for a in config.authors)
     if art is not None:
         cover = f"cover{art.suffix.lower()}"

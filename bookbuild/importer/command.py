@@ -23,7 +23,8 @@ DEFAULT_MANUSCRIPT = "../shared/manuscript/bolsheviks-against-stalinism.received
 def add_arguments(parser) -> None:
     parser.add_argument("manuscript", nargs="?", default=DEFAULT_MANUSCRIPT,
                         help="the received manuscript (Markdown)")
-    parser.add_argument("--out", default="book", help="folder to write (default: book)")
+    parser.add_argument("--out", "--book", dest="out", default="book",
+                        help="the book folder to write (default: book)")
     parser.add_argument("--report", default="build", help="folder for import-report.{txt,json}")
 
 

@@ -61,7 +61,7 @@ def lint_book(book: Path, dictionary: Path = spelling.DICTIONARY) -> Result:
 
     findings += typography.check(everything)
     findings += notes.check(texts)
-    findings += facts.figures(texts, book.parent)
+    findings += facts.figures(texts, book)
     findings += facts.dates(everything)
     if sources["index.yaml"] is not None:
         source = sources["index.yaml"]

@@ -40,7 +40,7 @@ def run(args) -> int:
     quiet = getattr(args, "quiet", False)
     say = None if quiet else (lambda message: print(f"pdf: {message}", file=sys.stderr, flush=True))
     with Pool(cache / "print") as pool:
-        pool.warm(str(root.parent))
+        pool.warm(str(root))
         book = transform(read_book(root, cache))
         edition = print_edition(book, args.edition)
         problems = Problems(list(book.warnings))
@@ -146,7 +146,7 @@ class LastBuild:
         inputs = Inputs("pdf", root, args.edition, out_dir.resolve(), cache.resolve(), args.strict,
                         os.environ.get("SOURCE_DATE_EPOCH", ""), os.environ.get("PYPANDOC_PANDOC", ""))
         # File times count as well as contents: the PDF is dated by its newest source file.
-        inputs.code().tree(root, skip=("received",)).stats(root).stats(root.parent / "images")
+        inputs.code().tree(root, skip=("received",)).stats(root).stats(root / "images")
         for fonts in ("/usr/share/fonts", "/usr/local/share/fonts", "/var/cache/fontconfig"):
             inputs.stats(Path(fonts))
         self.key = inputs.hexdigest()

@@ -45,7 +45,7 @@ def run(args) -> int:
     # One chapter is one layout: one worker, ready by the time the book is read (a second one
     # warming would slow the reading, and might take the layout before it is ready).
     with Pool(cache / "print", 1 if args.chapter else None) as pool:
-        pool.warm(str(root.parent))
+        pool.warm(str(root))
         return _run(args, started, root, cache, pool)
 
 

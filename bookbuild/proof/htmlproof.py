@@ -186,7 +186,7 @@ def _part_section(book: Book, edition: Edition, part, env, locator: Locator,
             after.addnext(flag)
             flag.tail, after.tail = after.tail, None
     sanitize(section)
-    _embed_images(section, book.repository)
+    _embed_images(section, book.root)
     return lxml_html.tostring(section, encoding="unicode", method="html")
 
 

@@ -22,7 +22,7 @@ from .package import FONT_DIR, iso_modified, sources_modified, subset_fonts, tex
 from ..config import display_path
 from ..errors import BuildError, Problems, shown
 from ..fsutil import sweep_leftovers, write_atomic
-from ..model import FRONT_ROLES, Book, Unit
+from ..model import FRONT_ROLES, Book, Edition, Unit
 from ..outputcache import Inputs, Stamp
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -643,6 +643,15 @@ def write_docs(spine: list[Doc], env: Environment) -> dict[str, bytes]:
     return out
 
 
+def print_source(config, source: Edition) -> str:
+    """The print edition the page-list follows: its ISBN, or (before it has one) its
+    description, since a page-list must name its source (Ace: epub-pagesource)."""
+    if source.isbn:
+        return f"urn:isbn:{source.isbn}"
+    year = f", {config.year}" if config.year else ""
+    return f"{config.title}, {source.binding or source.name} edition ({config.publisher.name}{year})"
+
+
 def package(book: Book, env: Environment, spine: list[Doc], files: dict[str, bytes],
             paged: bool) -> str:
     config = book.config
@@ -655,7 +664,7 @@ def package(book: Book, env: Environment, spine: list[Doc], files: dict[str, byt
         "publisher": config.publisher.name, "date": publication_date(config),
         "year": str(config.year) if config.year else None,
         "rights": config.rights, "subjects": config.subjects,
-        "page_source": f"urn:isbn:{source.isbn}" if paged and source and source.isbn else None,
+        "page_source": print_source(config, source) if paged and source else None,
         "series": config.series.title if config.series else None,
         "series_volume": config.series.volume if config.series else None,
         "modified": iso_modified(sources_modified(book.root)),

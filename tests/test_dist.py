@@ -16,6 +16,7 @@ import pikepdf
 import pytest
 from lxml import etree
 
+import realbook
 from bookbuild import cli, validate
 from bookbuild.dist import barcode, cover, onix, pdfx
 from bookbuild.print.checks import pdf_fonts
@@ -23,7 +24,7 @@ from bookbuild.print.checks import pdf_fonts
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "mini-book"
 TWO_EDITIONS = FIXTURES / "two-editions" / "book.yaml"
-REAL_BOOK = Path(__file__).parent.parent / "book"
+REAL_BOOK = realbook.BOOK
 ONIX_NS = {"o": "http://ns.editeur.org/onix/3.0/reference"}
 PAPERBACK, CLOTH = "9781893638815", "9781893638822"
 PT = 72.0

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+import realbook
 from bookbuild import validate
 from bookbuild.cli import main
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini-book"
-REAL_BOOK = Path(__file__).parent.parent / "book"
+REAL_BOOK = realbook.BOOK
 NS = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops",
       "opf": "http://www.idpf.org/2007/opf"}
 EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"

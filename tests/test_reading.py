@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
+import realbook
 from bookbuild.epub import markup as epubmarkup
 from bookbuild.cli import main
 from bookbuild.readingcheck import run_reading_check
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini-book"
-REAL_BOOK = Path(__file__).parent.parent / "book"
+REAL_BOOK = realbook.BOOK
 # A ration card of twenty coupons, as the famine chapter has of fourteen.
 TABLE = "\n\n" + "| " + " | ".join(f"Coupon {n}" for n in range(1, 21)) + " |\n" \
         + "|" + "---|" * 20 + "\n" + "| " + " | ".join("Rye bread" for _ in range(20)) + " |\n\n"

@@ -8,7 +8,8 @@ VALSTAMP := node_modules/.validators-ok
 # make BOOK=../another-title/book epub pdf: every target works on another title's book folder.
 BOOK     ?= book
 BOOKARG  := --book $(BOOK)
-MANUSCRIPT ?= $(firstword $(wildcard ../shared/manuscript/bolsheviks-against-stalinism.received.md) book/received/bolsheviks-against-stalinism.received.md)
+# make import [MANUSCRIPT=path/NAME.received.md]: without it, the manuscript the book's import record names.
+MANUSCRIPT ?=
 PYTEST_ARGS ?=
 
 .PHONY: all new epub pdf import check-sources check lint test setup validators clean bench proof dist

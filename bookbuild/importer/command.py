@@ -18,12 +18,10 @@ from .segment import segment
 from .settings import load_settings, write_record
 from .units import drop_duplicate_paragraphs, parse_unit, resolve_notes, slugify, unit_markdown
 
-DEFAULT_MANUSCRIPT = "../shared/manuscript/bolsheviks-against-stalinism.received.md"
-
-
 def add_arguments(parser) -> None:
-    parser.add_argument("manuscript", nargs="?", default=DEFAULT_MANUSCRIPT,
-                        help="the received manuscript (Markdown)")
+    parser.add_argument("manuscript", nargs="?", default=None,
+                        help="the received manuscript (Markdown); default: the one the book folder's "
+                             "import record (received/import.yaml) names")
     parser.add_argument("--out", "--book", dest="out", default="book",
                         help="the book folder to write (default: book)")
     parser.add_argument("--report", default="build", help="folder for import-report.{txt,json}")
@@ -270,6 +268,19 @@ def _write_tree(out: Path, files: dict[str, str], manuscript: Path) -> None:
         shutil.copyfile(manuscript, received)
 
 
+def _recorded_manuscript(book: Path) -> tuple[Path, Path | None]:
+    """The manuscript (and settings) a re-import reads when none is given: the book's own."""
+    from .settings import recorded
+
+    problems = Problems()
+    record = recorded(book, problems)
+    if record is None:
+        problems.error(str(book / "received"), 0, 0, "I001", "no manuscript given and no import record in "
+                       f"{book}/received/ to take it from: python build.py import path/to/NAME.received.md")
+        raise BuildError(problems.items)
+    return record[0], Path(record[1].path) if record[1].path else None
+
+
 def format_report(report: dict) -> str:
     """The plain-text report an editor reads."""
     c = report["counts"]
@@ -296,10 +307,11 @@ def format_report(report: dict) -> str:
 
 
 def run(args) -> int:
-    manuscript = Path(args.manuscript)
+    manuscript, settings = (Path(args.manuscript), args.settings) if args.manuscript else \
+        _recorded_manuscript(Path(args.out))
     quiet = getattr(args, "quiet", False)
     report = import_manuscript(manuscript, Path(args.out),
-                               None if quiet else (lambda m: print(m, file=sys.stderr)), args.settings)
+                               None if quiet else (lambda m: print(m, file=sys.stderr)), settings)
     out = Path(args.report)
     write_atomic(out / "import-report.json", json.dumps(report, ensure_ascii=False, indent=1) + "\n")
     write_atomic(out / "import-report.txt", format_report(report))

@@ -22,7 +22,8 @@ TEMPLATES = PACKAGE_ROOT / "templates" / "proof"
 
 def add_arguments(parser) -> None:
     parser.add_argument("--book", default="book", help="the book folder (default: book)")
-    parser.add_argument("--edition", default="paperback", help="print edition in book.yaml (default: paperback)")
+    parser.add_argument("--edition", default=None,
+                        help="print edition in book.yaml (default: the first print edition)")
     parser.add_argument("--out", help="output folder (default: build/proof beside the book folder)")
     parser.add_argument("--cache", help="cache folder (default: build/cache beside the book folder)")
     parser.add_argument("--since", metavar="REF", help="mark the blocks changed since this git revision "

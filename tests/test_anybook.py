@@ -3,6 +3,8 @@ lists, a multi-paragraph quotation, tables of pandoc's four kinds, no back matte
 the PDF, the EPUB with its validators, and the proof."""
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import shutil
 import subprocess
@@ -24,13 +26,15 @@ british = pytest.mark.skipif(not (dictionary_for("en-GB")[0] or Path("/nonexiste
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """The fixture's title folder, copied, with its PDF and EPUB built."""
+def built(tmp_path_factory) -> tuple[Path, str]:
+    """The fixture's title folder, copied, with its PDF and EPUB built, and what the builds said."""
     repo = tmp_path_factory.mktemp("any") / "repo"
     shutil.copytree(FIXTURE, repo)
-    assert main(["-q", "pdf", "--book", str(repo / "book")]) == 0
-    assert main(["-q", "epub", "--book", str(repo / "book")]) == 0
-    return repo
+    said = io.StringIO()
+    with contextlib.redirect_stderr(said):
+        assert main(["-q", "pdf", "--book", str(repo / "book")]) == 0
+        assert main(["-q", "epub", "--book", str(repo / "book")]) == 0
+    return repo, said.getvalue()
 
 
 def _set_language(book: Path, language: str) -> None:
@@ -75,7 +79,7 @@ def _epub_docs(repo: Path) -> dict[str, etree._Element]:
 
 
 def test_every_table_list_and_quotation_reaches_the_epub(built):
-    docs = _epub_docs(built)
+    docs = _epub_docs(built[0])
     council = docs["EPUB/text/03-the-council.xhtml"]
     tables = council.findall(f".//{XHTML}table")
     assert len(tables) == 5  # simple, multiline, grid, pipe without a header, pipe with a blank corner
@@ -94,7 +98,7 @@ def test_every_table_list_and_quotation_reaches_the_epub(built):
 
 
 def test_the_epub_passes_every_validator(built, tmp_path):
-    epub = built / "build" / "any-book.epub"
+    epub = built[0] / "build" / "any-book.epub"
     try:
         reports = [validate.run_epubcheck(epub, tmp_path / v, v) for v in validate.EPUBCHECKS]
         reports.append(validate.run_ace(epub, tmp_path / "ace"))
@@ -103,8 +107,14 @@ def test_the_epub_passes_every_validator(built, tmp_path):
     assert [m for r in reports for m in r.messages] == []
 
 
+def test_every_character_is_in_its_face(built):
+    """Bold punctuation (**“Note”:**) and everything else is set in EB Garamond: no fallback
+    (P006), no character missing from its face (P011)."""
+    assert re.findall(r".*(?:error|warning) P0(?:06|11):.*", built[1]) == []
+
+
 def test_footnotes_print_on_the_page_of_their_reference(built):
-    text = subprocess.run(["pdftotext", "-layout", str(built / "build" / "any-book.pdf"), "-"],
+    text = subprocess.run(["pdftotext", "-layout", str(built[0] / "build" / "any-book.pdf"), "-"],
                           capture_output=True, text=True, check=True).stdout
     pages = text.split("\f")
     note = next(p for p in pages if "Pewter was the favourite comparison" in p)

@@ -570,7 +570,9 @@ def test_real_book_page_breaks_sit_where_print_pages_begin(tmp_path):
     def letters(s: str) -> str:
         return re.sub(r"\W+", "", s).lower()
 
-    back_matter = page_map["anchor_pages"]["glossary"]
+    # Body pages only: up to the back matter's first data part, if the book has one.
+    back_matter = min((page_map["anchor_pages"][k] for k in ("glossary", "congresses", "biographies", "index")
+                       if k in page_map["anchor_pages"]), default=len(page_map["pages"]))
     checked = 0
     for index, page in enumerate(page_map["pages"][:back_matter]):
         words = (page.get("text") or "").split()
@@ -579,7 +581,7 @@ def test_real_book_page_breaks_sit_where_print_pages_begin(tmp_path):
         following = letters(text[markers[page["label"]]:markers[page["label"]] + 300])[:80]
         assert letters(" ".join(words[1:4])) in following, (page["label"], " ".join(words[:6]))
         checked += 1
-    assert checked > 400
+    assert checked > realbook.expect("page_starts", 0)
 
 
 # Print pages and the index, against the print edition itself ------------------------------
@@ -796,12 +798,12 @@ def test_real_book_page_list_and_index_are_print_editions(capsys):
     files = read_bytes_as_files(epub.build(book, epub.parse_page_map(raw), None, placed))
     no_marker_in_a_name(files)
     exact, others = check_page_markers(files, page_map, placed)
-    compared = check_index_is_printed_one(files, pdf, page_map)
+    compared = check_index_is_printed_one(files, pdf, page_map) if book.index else 0
     with capsys.disabled():
         print(f"\npage markers: {exact} of {len(page_map['pages'])} at their print page's first words; "
               f"{len(others)} at a block's start: {others}; index: {compared} locators as printed")
     assert len(others) <= 5
-    assert compared > 1000
+    assert compared >= realbook.expect("index_locators", 0)
 
 
 def all_in(words: list[str], text: str) -> bool:

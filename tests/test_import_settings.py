@@ -192,3 +192,18 @@ def test_this_book_imports_to_the_same_sources_as_before_its_settings_file(tmp_p
     assert {k: v for k, v in got.items() if k in expected} == expected
     assert set(got) - set(expected) == {"received/import.yaml", "received/bolsheviks-against-stalinism.import.yaml"}
     assert check_sources(tmp_path / "book").errors == []
+
+
+def test_without_settings_nothing_is_guessed(tmp_path, capsys):
+    """No settings file: the front-page lines are not taken for facts on a guess (I022 for
+    each), and book.yaml's required facts are asked for (I023); nothing is written."""
+    manuscript = tmp_path / "bare.received.md"
+    shutil.copyfile(OTHER, manuscript)
+    assert main(["-q", "import", str(manuscript), "--out", str(tmp_path / "book"), "--report", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "bare.received.md:1:1: warning I022: front-page line “Ten Days in the Harbour Town” matches no" in err
+    assert "bare.received.md:3:1: warning I022: front-page line “by Jane Q. Writer”" in err
+    assert "bare.received.md: error I023: book.yaml needs `title`" in err
+    # Without a pattern for it, the appendix is not a unit: its text stays text, and is said to.
+    assert "bare.received.md:66:1: warning I021: “The council issued three decrees.”" in err
+    assert not (tmp_path / "book").exists()

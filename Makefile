@@ -5,10 +5,14 @@ PY       := $(VENV)/bin/python
 STAMP    := $(VENV)/.installed
 SYSSTAMP := build/.system-ok
 VALSTAMP := node_modules/.validators-ok
-MANUSCRIPT ?= $(firstword $(wildcard ../shared/manuscript/bolsheviks-against-stalinism.received.md) book/received/bolsheviks-against-stalinism.received.md)
+# make BOOK=../another-title/book epub pdf: every target works on another title's book folder.
+BOOK     ?= book
+BOOKARG  := --book $(BOOK)
+# make import [MANUSCRIPT=path/NAME.received.md]: without it, the manuscript the book's import record names.
+MANUSCRIPT ?=
 PYTEST_ARGS ?=
 
-.PHONY: all epub pdf import check-sources check lint test setup validators clean bench proof dist
+.PHONY: all new epub pdf import check-sources check lint test setup validators clean bench proof dist
 
 all: pdf epub
 
@@ -30,31 +34,35 @@ setup: $(STAMP) $(SYSSTAMP)
 
 validators: $(VALSTAMP)
 
+# make new BOOK=../another-title/book: a new title's book folder that builds at once.
+new: setup
+	$(PY) build.py new $(BOOKARG)
+
 import: setup
-	$(PY) build.py import $(MANUSCRIPT)
+	$(PY) build.py import $(MANUSCRIPT) $(BOOKARG)
 
 check-sources: setup
-	$(PY) build.py check-sources
+	$(PY) build.py check-sources $(BOOKARG)
 
 epub: setup
-	$(PY) build.py epub
+	$(PY) build.py epub $(BOOKARG)
 
 lint: setup
-	$(PY) build.py lint
+	$(PY) build.py lint $(BOOKARG)
 
 check: setup validators
-	$(PY) build.py epub --check
+	$(PY) build.py epub --check $(BOOKARG)
 
 pdf: setup
-	$(PY) build.py pdf
+	$(PY) build.py pdf $(BOOKARG)
 
 # make proof [SINCE=<git ref>] [CHAPTER=<number>]: proof sheets, HTML proof and pictures in build/proof/.
 proof: setup
-	$(PY) build.py proof $(if $(SINCE),--since $(SINCE)) $(if $(CHAPTER),--chapter $(CHAPTER))
+	$(PY) build.py proof $(BOOKARG) $(if $(SINCE),--since $(SINCE)) $(if $(CHAPTER),--chapter $(CHAPTER))
 
 test: setup validators
-	$(PY) build.py -q check-sources
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) build.py -q check-sources $(BOOKARG)
+	BOOK=$(abspath $(BOOK)) $(PY) -m pytest $(PYTEST_ARGS)
 
 # Times and peak memory of the builds on the real book, in a temporary copy of the
 # repository (build/ is left alone), against plain pandoc and WeasyPrint and the goals.
@@ -63,7 +71,7 @@ bench: setup
 
 # make dist [FORCE=1]: every edition, checked, into dist/<version>/ (FORCE replaces a release).
 dist: setup validators
-	$(PY) build.py dist $(if $(FORCE),--force)
+	$(PY) build.py dist $(BOOKARG) $(if $(FORCE),--force)
 
 clean:
 	rm -rf build

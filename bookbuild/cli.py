@@ -15,6 +15,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 # `run(args) -> int`; imported lazily so that `build.py lint` does not pay for
 # WeasyPrint's import.
 COMMANDS = {
+    "new": ("bookbuild.newbook", "a new title's book folder that builds at once"),
     "import": ("bookbuild.importer.command", "turn a received manuscript into book/"),
     "check-sources": ("bookbuild.importer.noloss", "no-loss check of book/ against the received manuscript"),
     "pdf": ("bookbuild.print", "the print interior: build/<slug>.pdf"),

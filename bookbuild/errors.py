@@ -24,6 +24,10 @@ CODES: dict[str, str] = {
     "I010": "congress date not understood",
     "I011": "ambiguous name mention left unmarked",
     "I012": "note list out of order",
+    "I020": "import settings file wrong (unknown setting, wrong type or value)",
+    "I021": "text after a unit's note list kept as a paragraph (not a figure: the settings do not say so)",
+    "I022": "front-page line not matched by any front_fields pattern",
+    "I023": "a book fact the settings must give is missing",
     # the no-loss check of book/ against the received manuscript
     "S001": "received paragraph not found in book/",
     "S002": "note referenced but not defined",
@@ -33,6 +37,8 @@ CODES: dict[str, str] = {
     "S006": "biography missing",
     "S007": "congress date missing",
     "S008": "file named in book.yaml contents is missing",
+    "S009": "`new` asked to write a book folder that exists and is not empty",
+    "S010": "the import record (received/import.yaml) cannot be read or names no manuscript",
     # configuration (book.yaml)
     "C001": "book.yaml cannot be read",
     "C002": "unknown or missing setting",

@@ -114,8 +114,8 @@ class Edition:
         needed=Needed("print", "release", "the spine is pages × caliper; e.g. 0.0025in for 55 lb cream"))
     cover: str = setting("cover kind: wrap (paperback), case (cloth) or image (ebook); from format and "
                          "binding when empty", "", check=Choice("wrap", "case", "image"))
-    cover_image: str = setting("art for the cover's photo area, a path under images/; empty: a marked "
-                               "placeholder", "")
+    cover_image: str = setting("art for the cover's photo area, a path in the book folder (images/…); "
+                               "empty: a marked placeholder", "")
     case: Case = setting("case binding allowances (cover: case)", factory=Case)
     price: str = setting("suggested retail price, e.g. 24.95 USD: the barcode's EAN-5 add-on (90000 when empty)",
                          "", check=Pattern(r"^\d{1,2}\.\d{2} (USD|CAD)$",
@@ -398,7 +398,8 @@ class Book:
 
     @property
     def repository(self) -> Path:
-        """The folder that holds `book/` and `images/`."""
+        """The title's folder: it holds `book/` (with its art in `book/images/`) and the
+        outputs, `build/` and `dist/`."""
         return self.root.parent
 
     def unit(self, unit_id: str) -> Unit:

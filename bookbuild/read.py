@@ -538,7 +538,8 @@ def _image_lines(source: Source) -> dict[str, tuple[int, int]]:
 
 def _collect_figures(div: etree._Element, source: Source, root: Path,
                      problems: Problems) -> list[Figure]:
-    repository = root.parent
+    # Art lives in the book folder (images/ beside text/), so that a title is one folder.
+    repository = root
     places = _image_lines(source)
     figures = []
     for img in list(div.iter("img")):
@@ -561,11 +562,11 @@ def _check_image(src: str, repository: Path, label: str, place: tuple[int, int],
     line, column = place
     if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.I) or src.startswith("/"):
         problems.error(label, line, column, "F003",
-                       f"image {src}: only paths inside the repository (images/…) can be printed")
+                       f"image {src}: only paths inside the book folder (images/…) can be printed")
         return None, False
     path = (repository / src).resolve()
     if not path.is_relative_to(repository):
-        problems.error(label, line, column, "F003", f"image {src} points outside the repository")
+        problems.error(label, line, column, "F003", f"image {src} points outside the book folder")
         return None, False
     if not path.exists():
         problems.warning(label, line, column, "F001", f"art for {src} is absent (each edition's missing_art says how it is set)")

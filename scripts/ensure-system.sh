@@ -2,7 +2,7 @@
 # Checks the Debian packages the build needs; installs them when missing and we
 # are root, otherwise stops and prints the exact command to run.
 set -eu
-want=(fonts-ebgaramond default-jre-headless poppler-utils libharfbuzz-subset0 wamerican zbar-tools qpdf ghostscript)
+want=(fonts-ebgaramond default-jre-headless poppler-utils libharfbuzz-subset0 wamerican wbritish zbar-tools qpdf ghostscript)
 [ "${NEED_CHROMIUM:-0}" = 1 ] && want+=(chromium)
 missing=()
 for p in "${want[@]}"; do

@@ -100,7 +100,7 @@ def test_a_changed_input_or_output_builds_again(change, cold, tmp_path, capsys):
     else:
         from PIL import Image
 
-        Image.new("RGB", (60, 90), (122, 28, 28)).save(repo / "images" / "cover.png")
+        Image.new("RGB", (60, 90), (122, 28, 28)).save(repo / "book" / "images" / "cover.png")
     data, err = epub(repo, capsys)
     assert "up to date" not in err
     if change == "page map changed":

@@ -101,7 +101,10 @@ def test_front_pages_become_book_facts(mini):
     book = yaml.safe_load((out / "book.yaml").read_text(encoding="utf-8"))
     assert book["title"] == "Test Book 1928–1933"
     assert book["subtitle"] == "Leon Trotsky and the Left Opposition"
-    assert book["series"] == {"title": "Was There an Alternative?", "volume": 2}
+    # The mini manuscript never states its volume: none is made up, and the report says so.
+    assert book["series"] == {"title": "Was There an Alternative?"}
+    assert any(p["code"] == "I007" and "series volume" in p["message"] for p in report["problems"])
+    assert book["publisher"]["city"] == "Oak Park, Michigan"
     assert book["editions"]["paperback"]["isbn"] == "9781893638815"
     assert book["editions"]["cloth"]["isbn"] == "9781893638822"
     assert book["lccn"] == {"print": "2019022149", "ebook": "2019022406"}

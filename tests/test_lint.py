@@ -33,7 +33,7 @@ def lint_lines(folder: Path, monkeypatch) -> list[str]:
     if (folder / "options.yaml").exists():
         options = yaml.safe_load((folder / "options.yaml").read_text(encoding="utf-8"))
     monkeypatch.chdir(folder)
-    dictionary = Path(options.get("dictionary", DICTIONARY))
+    dictionary = Path(options["dictionary"]) if "dictionary" in options else None
     return [str(p) for p in lint_book(Path("book"), dictionary).problems()]
 
 

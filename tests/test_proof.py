@@ -15,6 +15,7 @@ import pikepdf
 import pytest
 from PIL import Image
 
+import realbook
 from bookbuild import cli
 from bookbuild.proof import pictures
 from bookbuild.proof.interior import Interior
@@ -157,7 +158,6 @@ def bars(pdf: Path) -> list[int]:
 def test_since_marks_exactly_the_changed_paragraph(tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(FIXTURE / "book", repo / "book")
-    shutil.copytree(FIXTURE / "images", repo / "images")
     git = ["git", *GIT_USER]
     subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
     subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
@@ -370,26 +370,28 @@ def test_contact_sheets_hold_sixty_places_each(built, tmp_path, monkeypatch):
 
 @pytest.mark.integration
 def test_the_real_book_chapter_proof(tmp_path):
-    """Chapter 12 of the real book: the print pages, with the print folios, from the cache."""
-    root = REPOSITORY / "book"
-    if not (root / "book.yaml").exists():
-        pytest.skip("book/ has not been imported yet")
+    """A chapter of the real book (expectations.yaml's proof_chapter): the print pages, with the
+    print folios, from the cache."""
+    root = realbook.require()
+    number = realbook.expect("proof_chapter")
+    slug, edition = realbook.config()["slug"], realbook.print_edition()[0]
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        assert cli.main(["-q", "pdf", "--book", str(root)]) == 0
-        assert cli.main(["-q", "proof", "--book", str(root), "--out", str(tmp_path), "--chapter", "12"]) == 0
+        assert cli.main(["-q", "pdf", "--book", str(root), "--edition", edition]) == 0
+        assert cli.main(["-q", "proof", "--book", str(root), "--out", str(tmp_path), "--chapter", str(number)]) == 0
     assert "Q005" not in err.getvalue()
-    data = json.loads((tmp_path / "bolsheviks-against-stalinism-proof-chapter-12.json").read_text(encoding="utf-8"))
-    printed = REPOSITORY / "build" / "bolsheviks-against-stalinism.pdf"
-    page_map = json.loads((REPOSITORY / "build" / "cache" / "pagemap-paperback.json").read_text(encoding="utf-8"))
-    first = page_map["anchor_pages"]["defeat-of-the-rightists"]
+    data = json.loads((tmp_path / f"{slug}-proof-chapter-{number}.json").read_text(encoding="utf-8"))
+    printed = realbook.BUILD / f"{slug}.pdf"
+    page_map = json.loads((realbook.BUILD / "cache" / f"pagemap-{edition}.json").read_text(encoding="utf-8"))
+    first = page_map["anchor_pages"][realbook.unit_id(number)]
     assert data["pages"][0]["label"] == page_map["pages"][first]["label"]
     for page in data["pages"][:6]:
-        ours = words(trim_text(tmp_path / "bolsheviks-against-stalinism-proof-chapter-12.pdf", page["sheet"]))
+        ours = words(trim_text(tmp_path / f"{slug}-proof-chapter-{number}.pdf", page["sheet"]))
         assert ours == words(pdftotext(printed, page["book_page"]))
-    sources = {m["file"] for m in data["marks"]}
-    assert sources == {"text/12-defeat-of-the-rightists.md"}
-    assert len(data["marks"]) > 50
+    chapter = next(e["file"] for e in realbook.config()["contents"] if e.get("number") == number)
+    assert {m["file"] for m in data["marks"]} == {chapter}
+    paragraphs = [b for b in (root / chapter).read_text(encoding="utf-8").split("\n\n") if b.strip()]
+    assert len(data["marks"]) >= len(paragraphs) // 2
 
 
 def test_the_html_proof_runs_and_loads_nothing_of_a_contributors(tmp_path):

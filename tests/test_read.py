@@ -136,7 +136,7 @@ def test_a_note_referenced_twice_prints_one_number(copy, tmp_path):
 
 
 def test_all_problems_are_reported_at_once(copy, tmp_path):
-    (copy / "images" / "molotov.jpg").write_text("not a picture")
+    (copy / "book" / "images" / "molotov.jpg").write_text("not a picture")
     exile = copy / "book" / "text" / "02-the-opposition-in-exile.md"
     exile.write_text(exile.read_text().replace("(#the-turn)", "(#the-turns)")
                      .replace("images/poster.png", "../../secret.png"))

@@ -20,7 +20,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "mini-book"
 
 @pytest.fixture
 def copy(tmp_path) -> Path:
-    """A copy of the mini-book (book/ and images/) in a folder of its own."""
+    """A copy of the mini-book (book/, its art in book/images/) in a folder of its own."""
     shutil.copytree(FIXTURE, tmp_path / "proj")
     return tmp_path / "proj"
 

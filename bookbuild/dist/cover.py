@@ -121,7 +121,7 @@ def photo_uri(book: Book, edition: Edition, gray: bool) -> str | None:
         return None
     from PIL import Image
 
-    path = book.repository / edition.cover_image
+    path = book.root / edition.cover_image
     with Image.open(path) as picture:
         if not gray and picture.format in ("JPEG", "PNG"):
             return f"data:image/{picture.format.lower()};base64," + base64.b64encode(path.read_bytes()).decode()

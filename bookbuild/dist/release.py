@@ -152,10 +152,10 @@ def _check_cover_image(book: Book, edition: Edition, problems: Problems, where: 
     from PIL import Image, UnidentifiedImageError
 
     setting = f"editions.{edition.name}.cover_image"
-    path = (book.repository / edition.cover_image).resolve()
-    if not path.is_relative_to(book.repository.resolve()):
+    path = (book.root / edition.cover_image).resolve()
+    if not path.is_relative_to(book.root.resolve()):
         problems.error(*where.at(setting), "D004",
-                       f'{setting}: "{edition.cover_image}" is outside the repository')
+                       f'{setting}: "{edition.cover_image}" is outside the book folder')
         return
     if not path.is_file():
         problems.error(*where.at(setting), "D004",

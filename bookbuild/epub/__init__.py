@@ -22,7 +22,7 @@ from .package import FONT_DIR, iso_modified, sources_modified, subset_fonts, tex
 from ..config import display_path
 from ..errors import BuildError, Problems, shown
 from ..fsutil import sweep_leftovers, write_atomic
-from ..model import FRONT_ROLES, Book, Unit
+from ..model import FRONT_ROLES, Book, Edition, Unit
 from ..outputcache import Inputs, Stamp
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -128,7 +128,7 @@ def read_with_page_map(folders, candidate: Path | None, laid_out: bool, quiet: b
 
     with Pool(folders.cache / "print") as pool:
         if not page_map_current(folders.root, folders.cache):
-            pool.warm(str(folders.root.parent))
+            pool.warm(str(folders.root))
         book = read(folders.root)
         say = None if quiet else (lambda msg: print(msg, file=sys.stderr))
         return book, ebook_page_map(book, folders.cache, say, pool)
@@ -165,7 +165,7 @@ def inputs_key(root: Path, args: argparse.Namespace) -> str:
     modification date that goes into the package."""
     output = Path(args.output).resolve() if args.output else "default"
     inputs = Inputs("epub", root, output, args.no_page_list, args.page_map or "")
-    inputs.code().tree(root, skip=("received",)).stats(root.parent / "images").stats(FONT_DIR)
+    inputs.code().tree(root, skip=("received",)).stats(root / "images").stats(FONT_DIR)
     inputs.text(iso_modified(sources_modified(root)), os.environ.get("PYPANDOC_PANDOC", ""))
     return inputs.hexdigest()
 
@@ -575,8 +575,8 @@ def render_fragment(env: Environment, template: str, **context) -> etree._Elemen
 def front_docs(book: Book, env: Environment, files: dict[str, bytes], cache: Path | None = None) -> list[Doc]:
     config = book.config
     lang = config.language
-    art = next((book.repository / "images" / n for n in COVER_NAMES
-                if (book.repository / "images" / n).is_file()), None)
+    art = next((book.root / "images" / n for n in COVER_NAMES
+                if (book.root / "images" / n).is_file()), None)
     authors = ", ".join(a.name for a in config.authors)
     if art is not None:
         cover = f"cover{art.suffix.lower()}"
@@ -687,6 +687,15 @@ def write_docs(spine: list[Doc], env: Environment) -> dict[str, bytes]:
     return out
 
 
+def print_source(config, source: Edition) -> str:
+    """The print edition the page-list follows: its ISBN, or (before it has one) its
+    description, since a page-list must name its source (Ace: epub-pagesource)."""
+    if source.isbn:
+        return f"urn:isbn:{source.isbn}"
+    year = f", {config.year}" if config.year else ""
+    return f"{config.title}, {source.binding or source.name} edition ({config.publisher.name}{year})"
+
+
 def package(book: Book, env: Environment, spine: list[Doc], files: dict[str, bytes],
             paged: bool) -> str:
     config = book.config
@@ -699,7 +708,7 @@ def package(book: Book, env: Environment, spine: list[Doc], files: dict[str, byt
         "publisher": config.publisher.name, "date": publication_date(config),
         "year": str(config.year) if config.year else None,
         "rights": config.rights, "subjects": config.subjects,
-        "page_source": f"urn:isbn:{source.isbn}" if paged and source and source.isbn else None,
+        "page_source": print_source(config, source) if paged and source else None,
         "series": config.series.title if config.series else None,
         "series_volume": config.series.volume if config.series else None,
         "modified": iso_modified(sources_modified(book.root)),

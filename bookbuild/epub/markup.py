@@ -182,6 +182,19 @@ def fit_tables(section: etree._Element) -> None:
                       default=0)
         if columns > NARROW_COLUMNS:
             table.set("class", " ".join([*(table.get("class") or "").split(), "wide"]))
+        _no_empty_headers(table)
+
+
+def _no_empty_headers(table: etree._Element) -> None:
+    """A header cell with no text (pandoc writes one for a table's blank corner, or for every
+    column of a header row left empty) heads nothing: Ace fails it (empty-table-header), so it
+    becomes a plain cell, and a header row of such cells goes."""
+    for th in list(table.iter(h("th"))):
+        if not text_of(th).strip() and not len(th):
+            th.tag = h("td")
+    for thead in table.findall(h("thead")):
+        if not any(c.tag == h("th") for c in thead.iter()) and not text_of(thead).strip():
+            table.remove(thead)
 
 
 # Headings on small screens -------------------------------------------------------------------

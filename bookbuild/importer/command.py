@@ -15,16 +15,18 @@ from ..fsutil import write_atomic
 from .blocks import Block, Correction, split_blocks
 from .frontmatter import parse_front
 from .segment import segment
+from .settings import load_settings, write_record
 from .units import drop_duplicate_paragraphs, parse_unit, resolve_notes, slugify, unit_markdown
 
-DEFAULT_MANUSCRIPT = "../shared/manuscript/bolsheviks-against-stalinism.received.md"
-
-
 def add_arguments(parser) -> None:
-    parser.add_argument("manuscript", nargs="?", default=DEFAULT_MANUSCRIPT,
-                        help="the received manuscript (Markdown)")
-    parser.add_argument("--out", default="book", help="folder to write (default: book)")
+    parser.add_argument("manuscript", nargs="?", default=None,
+                        help="the received manuscript (Markdown); default: the one the book folder's "
+                             "import record (received/import.yaml) names")
+    parser.add_argument("--out", "--book", dest="out", default="book",
+                        help="the book folder to write (default: book)")
     parser.add_argument("--report", default="build", help="folder for import-report.{txt,json}")
+    parser.add_argument("--settings", type=Path, default=None,
+                        help="the import settings (default: NAME.import.yaml beside NAME.received.md)")
 
 
 def dump_yaml(data) -> str:
@@ -41,7 +43,7 @@ def _drop_lines(data):
     return data
 
 
-def import_manuscript(manuscript: Path, out: Path, progress=None) -> dict:
+def import_manuscript(manuscript: Path, out: Path, progress=None, settings_file: Path | None = None) -> dict:
     """Read the manuscript, write `out/`, return the report (counts, corrections, problems)."""
     say = progress or (lambda msg: None)
     problems = Problems()
@@ -53,15 +55,20 @@ def import_manuscript(manuscript: Path, out: Path, progress=None) -> dict:
         problems.error(label, 0, 0, "I001", f"cannot read the manuscript: {reason}; "
                        "give its path: make import MANUSCRIPT=path/to/file.md")
         raise BuildError(problems.items)
-    front_blocks, regions = segment(split_blocks(text))
+    settings = load_settings(manuscript, settings_file)
+    front_blocks, regions = segment(split_blocks(text), settings)
     chapters = [r for r in regions if r.role == "chapter"]
     if not chapters:
-        problems.error(label, 1, 1, "I002", "no chapter headings (`# 1. Title`) found")
+        problems.error(label, 1, 1, "I002", f"no chapter headings found (the import settings' chapter "
+                       f"pattern is {settings.chapter!r})")
         raise BuildError(problems.items)
 
     corrections: list[Correction] = []
-    facts, fixes, _ = parse_front(front_blocks, label, problems, text)
-    corrections += fixes
+    if settings.front == "title-pages":
+        facts, fixes, _ = parse_front(front_blocks, label, problems, text)
+        corrections += fixes
+    else:
+        facts = front_facts(front_blocks, settings, label, problems, corrections)
     files: dict[str, str] = {}
     contents: list[dict] = []
     figures: list[dict] = []
@@ -73,20 +80,19 @@ def import_manuscript(manuscript: Path, out: Path, progress=None) -> dict:
             back[region.role] = region
             continue
         say(f"import: {region.title}")
-        parsed = parse_unit(region.blocks, label, problems, used_ids)
+        parsed = parse_unit(region.blocks, label, problems, used_ids, settings)
         drop_duplicate_paragraphs(parsed)
         title = region.title
-        if parsed.items and parsed.items[0].kind == "heading" and parsed.items[0].blocks[0].cyrillic_share() == 0:
+        if settings.title_join and parsed.items and parsed.items[0].kind == "heading" \
+                and parsed.items[0].blocks[0].cyrillic_share() == 0:
             # A title printed on two lines came through as two headings.
             title = f"{title} {parsed.items.pop(0).text}"
             corrections.append(Correction(region.heading.line, "title-joined", region.title, title))
         name = f"chapter {region.number}" if region.number else region.title
         resolve_notes(parsed, name, label, problems)
-        unit_id = slugify(title)
-        stem = f"{region.number:02d}-{unit_id}" if region.number else (
-            f"51-{unit_id}" if region.role == "conclusion" else f"00-{unit_id}")
-        path = f"text/{stem}.md"
-        files[path] = unit_markdown(parsed, title, unit_id)
+        unit_id = unique_id(slugify(title) or "unit", used_ids)
+        path = f"text/{_file_stem(region, regions, unit_id)}.md"
+        files[path] = unit_markdown(parsed, title, unit_id, settings)
         entry = {"file": path, "role": region.role}
         if region.number:
             entry["number"] = region.number
@@ -96,38 +102,40 @@ def import_manuscript(manuscript: Path, out: Path, progress=None) -> dict:
         corrections += parsed.corrections
 
     from .backmatter import parse_biographies, parse_congresses, parse_glossary
-    glossary, fixes = parse_glossary(back["glossary"].blocks, label, problems)
-    corrections += fixes
-    congresses = parse_congresses(back["congresses"].blocks, label, problems)
-    bio_region = back["biographies"]
-    bio_blocks, source_note = _split_source_note(bio_region.blocks)
-    biographies, fixes = parse_biographies(bio_blocks, source_note, label, problems)
-    corrections += fixes
+    data: dict[str, object] = {}
+    if "glossary" in back:
+        data["glossary"], fixes = parse_glossary(back["glossary"].blocks, label, problems)
+        corrections += fixes
+    if "congresses" in back:
+        data["congresses"] = parse_congresses(back["congresses"].blocks, label, problems)
+    if "biographies" in back:
+        bio_blocks, source_note = _split_source_note(back["biographies"].blocks)
+        data["biographies"], fixes = parse_biographies(bio_blocks, source_note, label, problems)
+        corrections += fixes
+    glossary = data.get("glossary", [])
+    congresses = data.get("congresses", [])
+    people = data["biographies"]["people"] if "biographies" in data else []
+    if settings.restyle:
+        typeset_back_matter(glossary, people, corrections)
 
-    typeset_back_matter(glossary, biographies["people"], corrections)
-
-    from .indexer import build_index
-    say("import: name index")
-    index, marked = build_index({f"book/{p}": t for p, t in files.items()}, biographies["people"], problems)
-    files.update({p[len("book/"):]: t for p, t in marked.items()})
+    index: list = []
+    if settings.index:
+        from .indexer import build_index
+        say("import: name index")
+        index, marked = build_index({f"book/{p}": t for p, t in files.items()}, people, problems)
+        files.update({p[len("book/"):]: t for p, t in marked.items()})
+        data["index"] = index
 
     for role in ("glossary", "congresses", "biographies", "index"):
-        contents.append({"file": f"{role}.yaml", "role": role})
-    book_yaml = dict(facts)
-    book_yaml = {"slug": slugify(facts["short_title"]), **book_yaml}
-    book_yaml["editions"] = {
-        "ebook": {"format": "epub", "page_source": "paperback"},
-        "paperback": {"format": "print", "isbn": facts["isbn"]["paperback"], "binding": "paperback",
-                      "trim": "6x9in", "bleed": "0.125in", "notes": "endnotes"},
-        "cloth": {"format": "print", "isbn": facts["isbn"]["cloth"], "binding": "cloth",
-                  "trim": "6x9in", "bleed": "0.125in", "notes": "endnotes"},
-    }
+        if role in data:
+            contents.append({"file": f"{role}.yaml", "role": role})
+            files[f"{role}.yaml"] = dump_yaml(_drop_lines(data[role]))
+    book_yaml = {"slug": slugify(facts.get("short_title") or facts.get("title") or manuscript.name.split(".")[0]),
+                 **facts}
+    book_yaml["editions"] = _editions(settings, facts)
     book_yaml["contents"] = contents
     files["book.yaml"] = dump_yaml(book_yaml)
-    files["glossary.yaml"] = dump_yaml(_drop_lines(glossary))
-    files["congresses.yaml"] = dump_yaml(_drop_lines(congresses))
-    files["biographies.yaml"] = dump_yaml(_drop_lines(biographies))
-    files["index.yaml"] = dump_yaml(_drop_lines(index))
+    files.update(write_record(out, manuscript, settings))
 
     # The no-loss check accepts a changed line only when it is listed here.
     from ..letters import letters
@@ -141,11 +149,11 @@ def import_manuscript(manuscript: Path, out: Path, progress=None) -> dict:
         "manuscript": str(manuscript),
         "counts": {
             "chapters": len(chapters),
-            "units": len(contents) - 4,
+            "units": len(contents) - sum(role in data for role in ("glossary", "congresses", "biographies", "index")),
             "notes": sum(notes_per_unit.values()),
             "notes_per_unit": notes_per_unit,
             "figures": len(figures),
-            "biographies": len(biographies["people"]),
+            "biographies": len(people),
             "glossary_terms": len(glossary),
             "congress_dates": sum(len(g["items"]) for g in congresses),
             "index_headings": len(index),
@@ -156,6 +164,73 @@ def import_manuscript(manuscript: Path, out: Path, progress=None) -> dict:
         "problems": [p.as_dict() for p in sorted(problems.items)],
     }
     return report
+
+
+def front_facts(blocks: list[Block], settings, label: str, problems: Problems,
+                corrections: list[Correction]) -> dict:
+    """book.yaml's facts from the settings' `book`, and from the front-page lines its
+    `front_fields` patterns match (group 1, else the whole match); a line no pattern
+    matches is reported, and the settings must give what book.yaml requires."""
+    facts = dict(settings.book)
+    for block in blocks:
+        for offset, raw in enumerate(block.lines):
+            line = raw.strip().lstrip("#").strip().replace("**", "")
+            found = next(((k, m) for k, p in settings.front_fields.items() if (m := re.search(p, line))), None)
+            if found is None:
+                problems.warning(label, block.line + offset, 1, "I022",
+                                 f"front-page line “{line[:50]}” matches no front_fields pattern: not imported")
+                continue
+            key, m = found
+            value = (m.group(1) if m.groups() else m.group(0)).strip()
+            if value != line:
+                # "by Jane Q. Writer" → the author's name: the words around it are the page's, not a fact.
+                corrections.append(Correction(block.line + offset, "front-field", line, value))
+            if key == "authors":
+                facts.setdefault("authors", []).append({"name": value})
+            elif key == "publisher":
+                facts["publisher"] = {"name": value}
+            elif key == "year":
+                facts["year"] = int(value) if value.isdigit() else value
+            else:
+                facts[key] = value
+    for key in ("title", "authors", "publisher", "language"):
+        if key not in facts:
+            problems.error(settings.path or label, 0, 0, "I023", f"book.yaml needs `{key}`: give it in the "
+                           "import settings' `book` or match it with a `front_fields` pattern")
+    return facts
+
+
+def unique_id(base: str, used: set[str]) -> str:
+    """`base`, or `base-2`, … when a unit or figure already has it."""
+    unit_id, n = base, 2
+    while unit_id in used:
+        unit_id, n = f"{base}-{n}", n + 1
+    used.add(unit_id)
+    return unit_id
+
+
+def _file_stem(region, regions: list, unit_id: str) -> str:
+    """Files sort in reading order: front units 00, chapters by number (as wide as the last
+    chapter's number, two digits at least), what follows the chapters after the last one."""
+    numbers = [r.number for r in regions if r.number]
+    width = max(2, len(str(max(numbers, default=0) + 1)))
+    if region.number:
+        return f"{region.number:0{width}d}-{unit_id}"
+    first_chapter = next(i for i, r in enumerate(regions) if r.number)
+    if regions.index(region) < first_chapter:
+        return f"{0:0{width}d}-{unit_id}"
+    return f"{max(numbers) + 1:0{width}d}-{unit_id}"
+
+
+def _editions(settings, facts: dict) -> dict:
+    """The settings' editions; `isbn: from-cip` takes the ISBN the CIP block gives that binding."""
+    editions = {}
+    for name, edition in settings.editions.items():
+        edition = dict(edition)
+        if edition.get("isbn") == "from-cip":
+            edition["isbn"] = facts.get("isbn", {}).get(edition.get("binding", name), "")
+        editions[name] = edition
+    return editions
 
 
 def typeset_back_matter(glossary: list[dict], people: list[dict], corrections: list[Correction]) -> None:
@@ -193,6 +268,19 @@ def _write_tree(out: Path, files: dict[str, str], manuscript: Path) -> None:
         shutil.copyfile(manuscript, received)
 
 
+def _recorded_manuscript(book: Path) -> tuple[Path, Path | None]:
+    """The manuscript (and settings) a re-import reads when none is given: the book's own."""
+    from .settings import recorded
+
+    problems = Problems()
+    record = recorded(book, problems)
+    if record is None:
+        problems.error(str(book / "received"), 0, 0, "I001", "no manuscript given and no import record in "
+                       f"{book}/received/ to take it from: python build.py import path/to/NAME.received.md")
+        raise BuildError(problems.items)
+    return record[0], Path(record[1].path) if record[1].path else None
+
+
 def format_report(report: dict) -> str:
     """The plain-text report an editor reads."""
     c = report["counts"]
@@ -219,10 +307,11 @@ def format_report(report: dict) -> str:
 
 
 def run(args) -> int:
-    manuscript = Path(args.manuscript)
+    manuscript, settings = (Path(args.manuscript), args.settings) if args.manuscript else \
+        _recorded_manuscript(Path(args.out))
     quiet = getattr(args, "quiet", False)
     report = import_manuscript(manuscript, Path(args.out),
-                               None if quiet else (lambda m: print(m, file=sys.stderr)))
+                               None if quiet else (lambda m: print(m, file=sys.stderr)), settings)
     out = Path(args.report)
     write_atomic(out / "import-report.json", json.dumps(report, ensure_ascii=False, indent=1) + "\n")
     write_atomic(out / "import-report.txt", format_report(report))

@@ -46,6 +46,16 @@ def _spelling_elsewhere(printed: str, whole: str) -> str:
     return printed
 
 
+def _imprint_city(lines: list[tuple[int, str]], used: set[int]) -> re.Match | None:
+    """The title page's imprint: the city on the line above the year ("Oak Park, Michigan", "2019")."""
+    plain = [(n, _plain(raw)) for n, raw in lines if _plain(raw)]
+    for (number, text), (_, after) in zip(plain, plain[1:]):
+        if re.fullmatch(r"\d{4}", after) and re.fullmatch(r"[A-Z][\w.' -]*, [A-Z][\w. -]+", text):
+            used.add(number)
+            return re.fullmatch(r"(.+)", text)
+    return None
+
+
 def parse_front(blocks: list[Block], path: str, problems: Problems,
                 whole: str = "") -> tuple[dict, list[Correction], set[int]]:
     """Return the book facts, the corrections made, and the lines they came from."""
@@ -88,10 +98,16 @@ def parse_front(blocks: list[Block], path: str, problems: Problems,
     # The CIP record lowercases the series title; the About the Author text
     # gives it as printed on the series' covers.
     about = re.search(r"\*(" + re.escape(series_title) + r")\*", whole, re.I) if series_title else None
-    facts["series"] = {"title": about.group(1) if about else series_title, "volume": 2}
-    volume = re.search(r"This book is the (\w+) volume", whole)
-    if volume:
-        facts["series"]["volume"] = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh"].index(volume.group(1)) + 1
+    # The volume as the text states it ("This book is the second volume"); never a guess.
+    volume = re.search(r"This book is the (first|second|third|fourth|fifth|sixth|seventh) volume", whole)
+    if series_title:
+        facts["series"] = {"title": about.group(1) if about else series_title}
+        if volume:
+            facts["series"]["volume"] = ["first", "second", "third", "fourth", "fifth", "sixth",
+                                         "seventh"].index(volume.group(1)) + 1
+        else:
+            problems.warning(path, 1, 1, "I007", "front pages: the series volume is not stated "
+                             "(“This book is the … volume”); fill it in book/book.yaml")
     author = author_line
     m = find(r"Names: ([^,]+), (.+?) \((.+?)\), author", "author's catalogue name")
     facts["authors"] = [{
@@ -108,7 +124,10 @@ def parse_front(blocks: list[Block], path: str, problems: Problems,
     m = find(r"^Published by (.+)$", "publisher")
     publisher = m.group(1).strip() if m else ""
     m_addr = find(r"^(P\.O\. Box .+)$", "publisher's address")
-    m_city = find(r"^(Oak Park, Michigan)$", "publisher's city")
+    m_city = _imprint_city(lines, used)
+    if m_city is None:
+        problems.warning(path, blocks[0].line if blocks else 1, 1, "I007",
+                         "front pages: publisher's city (the title page's line above its year) not found")
     facts["publisher"] = {
         "name": publisher,
         "city": m_city.group(1) if m_city else "",

@@ -13,6 +13,7 @@ from ..letters import letters
 from ..mdsyntax import grid_lines, note_marks, undefined_references, unreferenced_definitions
 from .blocks import split_blocks
 from .segment import segment
+from .settings import recorded
 from .units import parse_unit
 
 # The check lives with the importer: it splits the manuscript into units with the importer's
@@ -59,15 +60,14 @@ def _load_yaml(path: Path, problems: Problems):
 def check_sources(root: Path) -> Problems:
     """Compare `root` (the book folder) with the manuscript in `root/received/`."""
     problems = Problems()
-    received_files = sorted((root / "received").glob("*.md"))
+    record = recorded(root, problems)  # the manuscript named in received/import.yaml, and its settings
     book = _load_yaml(root / "book.yaml", problems)
-    if not received_files or not book:
-        problems.error(str(root / "received"), 0, 0, "S008", "no received manuscript or book.yaml to compare")
+    if record is None or not book:  # no import record (a title begun with `new`): nothing to compare
         return problems
-    received = received_files[0]
+    received, settings = record
     rel = f"{root.name}/received/{received.name}"
     corrected = _corrected_lines(root)
-    front, regions = segment(split_blocks(received.read_text(encoding="utf-8")))
+    front, regions = segment(split_blocks(received.read_text(encoding="utf-8")), settings)
     units = [c for c in book.get("contents", []) if str(c.get("file", "")).startswith("text/")]
     unit_regions = [r for r in regions if r.role not in BACK_ROLES]
     if len(units) != len(unit_regions):
@@ -96,7 +96,7 @@ def check_sources(root: Path) -> Problems:
                     if wanted and wanted not in hay:
                         problems.error(rel, number, 1, "S001",
                                        f"not found in {entry['file']}: “{cell.strip()[:70]}”")
-        expected = len(parse_unit(region.blocks, rel, Problems(), set()).figures)
+        expected = len(parse_unit(region.blocks, rel, Problems(), set(), settings).figures)
         found = len(re.findall(r"^!\[", texts[entry["file"]], re.M))
         if found < expected:
             problems.error(f"{root.name}/{entry['file']}", 0, 0, "S004",
@@ -152,7 +152,9 @@ def run(args) -> int:
     problems = check_sources(Path(args.book))
     if problems.errors:
         raise BuildError(problems.items)
-    if not getattr(args, "quiet", False):
+    if not getattr(args, "quiet", False) and not (Path(args.book) / "received" / "import.yaml").exists():
+        print("check-sources: no import record (received/import.yaml): nothing to compare", file=sys.stderr)
+    elif not getattr(args, "quiet", False):
         print("check-sources: every paragraph, note, figure, term, person and date of the "
               "received manuscript is in book/", file=sys.stderr)
     return 0

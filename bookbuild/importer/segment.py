@@ -5,21 +5,7 @@ import re
 from dataclasses import dataclass, field
 
 from .blocks import Block
-
-CHAPTER = re.compile(r"^#{1,2}\s+\**(\d+)\.\s+(.+?)\**\s*$")
-FRONT_UNITS = {
-    "About the Author": "about-the-author",
-    "Foreword": "foreword",
-    "Notes from the Translator": "preface",
-    "Introduction": "introduction",
-    "Conclusion": "conclusion",
-}
-BACK_SECTIONS = {
-    "Glossary of Abbreviations and Terms": "glossary",
-    "Dates of Party Congresses, Conferences, and Comintern Congresses": "congresses",
-    "Selected Biographical Notes": "biographies",
-}
-
+from .settings import ImportSettings
 
 @dataclass
 class Region:
@@ -38,27 +24,31 @@ def _heading_text(block: Block) -> str:
     return text.replace("**", "").strip()
 
 
-def classify_heading(block: Block) -> tuple[str, int | None, str] | None:
-    """(role, chapter number, title) when the block opens a unit or section."""
+def classify_heading(block: Block, settings: ImportSettings) -> tuple[str, int | None, str] | None:
+    """(role, chapter number, title) when the block opens a unit or section, as the settings say."""
     if not block.lines[0].startswith("#"):
         return None
-    m = CHAPTER.match(block.lines[0])
+    m = re.match(settings.chapter, block.lines[0])
     if m:
         return "chapter", int(m.group(1)), m.group(2).replace("**", "").strip()
     text = _heading_text(block)
-    if text in FRONT_UNITS:
-        return FRONT_UNITS[text], None, text
-    if text in BACK_SECTIONS:
-        return BACK_SECTIONS[text], None, text
+    if text in settings.units:
+        return settings.units[text], None, text
+    if text in settings.back_matter:
+        return settings.back_matter[text], None, text
+    for pattern, role in settings.unit_patterns.items():
+        if re.match(pattern, block.lines[0]):
+            return role, None, text
     return None
 
 
-def segment(blocks: list[Block]) -> tuple[list[Block], list[Region]]:
+def segment(blocks: list[Block], settings: ImportSettings | None = None) -> tuple[list[Block], list[Region]]:
     """Front-page blocks, then every unit and back-matter section in order."""
+    settings = settings or ImportSettings()
     front: list[Block] = []
     regions: list[Region] = []
     for block in blocks:
-        opened = classify_heading(block)
+        opened = classify_heading(block, settings)
         if opened:
             role, number, title = opened
             regions.append(Region(role, title, block, number))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from ..errors import Problems
 from ..mdsyntax import note_marks, undefined_references
 from .blocks import Block, Correction
+from .settings import ImportSettings
 
 # Note definitions come as `[12.](#) …`, `- [12.](#) …`, `<sup>1</sup>. …`,
 # `<sup>1.</sup> …` or a plain `12. …` list item.
@@ -19,6 +20,9 @@ NOTE_REF = re.compile(r"<sup>\s*(?:\[(\d+)\]\(#\)|(\d+(?:\s*,\s*\d+)*)\.?)\s*</s
 # quotes and emphasis markers are looked through).
 TERMINAL = tuple(".!?:;…")
 CAPTION_PART = re.compile(r"^\*(?:Standing|Seated|Bottom|Below|Center|Condition \d+)\b")
+# Blocks kept as the author set them: lists, tables, block quotations (never joined to a paragraph).
+LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)]|\(?[a-z]\))\s+\S")
+VERBATIM = {"list": LIST_ITEM, "table": re.compile(r"^\s*(?:\||\+[-=])"), "quote": re.compile(r"^\s*>")}
 CAPTION_DATES = re.compile(r"^\(?[\d?]{0,4}[–-][\d?]{0,4}\)?\.?\*?$|^\d{4}[–-]\d{4}\.?$")
 
 
@@ -40,10 +44,11 @@ class Note:
 class Item:
     """A piece of the unit's body in reading order."""
 
-    kind: str  # para, figure, document, heading
+    kind: str  # para, figure, document, heading, list, table, quote, break
     text: str
     line: int
     blocks: list[Block] = field(default_factory=list)
+    level: int = 0  # a heading's level in the manuscript
 
 
 @dataclass
@@ -69,12 +74,14 @@ def _is_document(block: Block) -> bool:
     return block.cyrillic_share() > 0.5
 
 
-def _note_def(line: str, expected: int, in_notes: bool) -> tuple[int, str] | None:
+def _note_def(line: str, expected: int, in_notes: bool, next_number: bool = True) -> tuple[int, str] | None:
+    """A note definition: marked as one, or a plain numbered item inside the note list (or,
+    when the settings allow `next-number`, one numbered as the next note)."""
     m = NOTE_DEF_MARKED.match(line)
     if m:
         return int(m.group(1) or m.group(2)), m.group(3)
     m = NOTE_DEF_PLAIN.match(line)
-    if m and (in_notes or int(m.group(1)) == expected):
+    if m and (in_notes or next_number and int(m.group(1)) == expected):
         return int(m.group(1)), m.group(2)
     return None
 
@@ -105,8 +112,11 @@ def convert_refs(text: str) -> str:
 
 
 def parse_unit(blocks: list[Block], path: str, problems: Problems,
-               used_figure_ids: set[str]) -> ParsedUnit:
-    """Split a unit's blocks into body items and notes, rejoining split paragraphs."""
+               used_figure_ids: set[str], settings: ImportSettings | None = None) -> ParsedUnit:
+    """Split a unit's blocks into body items and notes (rejoining split paragraphs when the
+    settings say the manuscript splits them); what the settings do not name stays text."""
+    settings = settings or ImportSettings()
+    next_number = "next-number" in settings.note_list
     items: list[Item] = []
     notes: list[Note] = []
     figures: list[dict] = []
@@ -118,46 +128,60 @@ def parse_unit(blocks: list[Block], path: str, problems: Problems,
         text = block.text.strip()
         if text in ("---", "***", "* * *"):
             # Inside a facsimile a rule is part of the document's own layout.
-            if not in_document:
+            if not in_document and "rule" in settings.note_list:
                 in_notes = True
+            elif not in_document:
+                items.append(Item("break", text, block.line, [block]))
+            continue
+        if "heading" in settings.note_list and re.fullmatch(
+                rf"#+\s*{re.escape(settings.note_heading)}\s*", text, re.I):
+            # The note list's own heading: the book sets its notes under a heading of its own.
+            in_notes = True
+            corrections.append(Correction(block.line, "notes-heading", text, ""))
             continue
         if in_document and not doc_caption and (
                 block.cyrillic_share() > 0.2 or not re.search(r"[A-Za-z]", text)):
             items[-1].blocks.append(block)
             continue
-        if _is_document(block):
+        if settings.documents and _is_document(block):
             in_document = True
             doc_caption = False
             items.append(Item("document", "", block.line, [block]))
             continue
         if in_document:
-            is_note = _note_def(block.lines[0], len(notes) + 1, in_notes) is not None
+            is_note = _note_def(block.lines[0], len(notes) + 1, in_notes, next_number) is not None
             if not is_note and (_is_caption(block) or (
                     (not doc_caption or in_notes) and _is_document_caption(block))):
                 items[-1].blocks.append(block)
                 doc_caption = True
                 continue
             in_document = False
-        if _is_caption(block) and items and items[-1].kind == "figure" and CAPTION_PART.match(block.text):
+        caption_block = settings.italic_captions and _is_caption(block)
+        if caption_block and items and items[-1].kind == "figure" and CAPTION_PART.match(block.text):
             # "Sitting: …" then "Standing: …": two lines of one photograph's caption.
             items[-1].text += " " + caption_markdown(block)
             items[-1].blocks.append(block)
             figures[-1]["caption"] = items[-1].text
             continue
-        if _is_caption(block):
+        if caption_block:
             caption = caption_markdown(block)
             figures.append(_figure(caption, block.line, used_figure_ids))
             items.append(Item("figure", caption, block.line, [block]))
             continue
-        first = _note_def(block.lines[0], len(notes) + 1, in_notes)
+        first = _note_def(block.lines[0], len(notes) + 1, in_notes, next_number)
         if first:
             in_notes = True
             for offset, line in enumerate(block.lines):
-                found = _note_def(line, len(notes) + 1, True)
+                found = _note_def(line, len(notes) + 1, True, next_number)
                 if found:
                     notes.append(Note(found[0], found[1].strip(), block.line + offset))
                 elif notes:
                     notes[-1].text += " " + line.strip()
+            continue
+        if in_notes and notes and not text.startswith("#") and not settings.figures_after_notes:
+            problems.warning(path, block.line, 1, "I021", f"“{text[:40]}” follows the note list: kept as a "
+                             "paragraph (figures_after_notes in the import settings makes such blocks captions)")
+            items.append(Item("para", text, block.line, [block]))
             continue
         if in_notes and notes and not text.startswith("#"):
             # After the note list only the captions of the chapter's closing
@@ -173,10 +197,12 @@ def parse_unit(blocks: list[Block], path: str, problems: Problems,
             previous = block
             continue
         if text.startswith("#"):
-            items.append(Item("heading", text.lstrip("#").strip(), block.line, [block]))
+            level = len(text) - len(text.lstrip("#"))
+            items.append(Item("heading", text.lstrip("#").strip(), block.line, [block], level))
             continue
-        items.append(Item("para", text, block.line, [block]))
-    items = _rejoin(items, path, problems, corrections)
+        kind = next((k for k, pattern in VERBATIM.items() if pattern.match(block.lines[0])), "para")
+        items.append(Item(kind, block.text if kind != "para" else text, block.line, [block]))
+    items = _rejoin(items, path, problems, corrections, settings.rejoin_paragraphs)
     return ParsedUnit(items, notes, figures, corrections)
 
 
@@ -201,13 +227,17 @@ def _figure(caption: str, line: int, used: set[str]) -> dict:
 
 
 def _rejoin(items: list[Item], path: str, problems: Problems,
-            corrections: list[Correction]) -> list[Item]:
-    """Rejoin paragraphs that a page break of the printed book split in two."""
+            corrections: list[Correction], join: bool = True) -> list[Item]:
+    """Rejoin paragraphs that a page break of the printed book split in two (when `join`;
+    otherwise each such place is only reported)."""
     out: list[Item] = []
     last_para: Item | None = None
     for item in items:
-        if item.kind == "heading":
+        if item.kind in ("heading", "table", "quote", "break"):
             last_para = None
+        if item.kind == "list":
+            # A list item split by a page break goes on in the next paragraph.
+            last_para = item if len(item.blocks[0].lines) == 1 else None
         if item.kind != "para":
             out.append(item)
             continue
@@ -215,7 +245,7 @@ def _rejoin(items: list[Item], path: str, problems: Problems,
             before = _bare(last_para.text)
             ends_sentence = before.endswith(TERMINAL)
             lower = _starts_lower(item.text)
-            if not ends_sentence and (lower or re.search(r"[\w,—–-]$", before)):
+            if join and not ends_sentence and (lower or re.search(r"[\w,—–-]$", before)):
                 joiner = "" if before.endswith("-") and before[-2:-1].isalpha() and lower else " "
                 corrections.append(Correction(
                     item.line, "rejoined",
@@ -271,7 +301,7 @@ def resolve_notes(parsed: ParsedUnit, label: str, path: str, problems: Problems)
     defined = {n.number for n in notes}
     seen: set[int] = set()
     for item in parsed.items:
-        if item.kind not in ("para", "heading"):
+        if item.kind not in ("para", "heading", "list", "quote", "table"):
             continue
 
         def keep_first(m: re.Match) -> str:
@@ -321,14 +351,17 @@ def _document_blocks(blocks: list[Block], corrections: list[Correction]) -> list
     return out
 
 
-def unit_markdown(parsed: ParsedUnit, title: str, unit_id: str) -> str:
+def unit_markdown(parsed: ParsedUnit, title: str, unit_id: str, settings: ImportSettings | None = None) -> str:
     """The unit as a Pandoc Markdown file: title, body in reading order, notes."""
     from .documents import convert_document
     from .typography import mark_russian, normalize_typography
 
+    restyle = (settings or ImportSettings()).restyle
+
     def english(text: str, line: int) -> str:
-        text, fixes = normalize_typography(text, line)
-        parsed.corrections.extend(fixes)
+        if restyle:
+            text, fixes = normalize_typography(text, line)
+            parsed.corrections.extend(fixes)
         return mark_russian(text)
 
     parts = [f"# {english(title, parsed.items[0].line if parsed.items else 0)} {{#{unit_id}}}"]
@@ -346,7 +379,10 @@ def unit_markdown(parsed: ParsedUnit, title: str, unit_id: str) -> str:
             parsed.corrections.extend(fixes)
             parts.append(markdown.strip())
         elif item.kind == "heading":
-            parts.append(english(item.text, item.line))
+            # A sub-heading stays one: under the unit's own `#`, at least `##`.
+            parts.append("#" * max(item.level, 2) + " " + english(item.text, item.line))
+        elif item.kind in ("list", "table", "quote", "break"):
+            parts.append(english(item.text, item.line) if item.kind != "table" else item.text)
     for note in parsed.notes:
         body = english(note.text, note.line).replace("\n\n", "\n\n    ")
         parts.append(f"[^{note.number}]: {body}")

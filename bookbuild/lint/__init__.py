@@ -39,8 +39,9 @@ class Result:
         return [f.problem(strict) for f in self.findings]
 
 
-def lint_book(book: Path, dictionary: Path = spelling.DICTIONARY) -> Result:
-    """Every check over the book folder `book`, in reading order, with the ignore file applied."""
+def lint_book(book: Path, dictionary: Path | None = None) -> Result:
+    """Every check over the book folder `book`, in reading order, with the ignore file applied;
+    spelling against `dictionary`, else the word list of book.yaml's `language`."""
     findings: list[Finding] = []
     if not (book / "book.yaml").is_file() and not (book / "text").is_dir():
         # Never "0 errors" over nothing: a folder without a book is a mistake of place.
@@ -61,7 +62,7 @@ def lint_book(book: Path, dictionary: Path = spelling.DICTIONARY) -> Result:
 
     findings += typography.check(everything)
     findings += notes.check(texts)
-    findings += facts.figures(texts, book.parent)
+    findings += facts.figures(texts, book)
     findings += facts.dates(everything)
     if sources["index.yaml"] is not None:
         source = sources["index.yaml"]
@@ -69,7 +70,11 @@ def lint_book(book: Path, dictionary: Path = spelling.DICTIONARY) -> Result:
         findings += names.check(texts, headings, display(book, "index.yaml"), source)
     if sources["glossary.yaml"] is not None:
         findings += facts.glossary(everything, _entries(sources["glossary.yaml"]), display(book, "glossary.yaml"))
-    if dictionary.exists():
+    dictionary, package = (dictionary, "wamerican") if dictionary else _dictionary(config)
+    if dictionary is None:
+        findings.append(Finding(display(book, "book.yaml"), 0, 0, "L025", "no spelling dictionary is known for "
+                                f"the book's language “{_language(config)}”, so spelling was not checked"))
+    elif dictionary.exists():
         lexicon = spelling.Lexicon.load(dictionary, book / WORDLIST)
         occurrences = list(spelling.words(everything, spelling.SPELL_SKIP))
         variants = list(spelling.variants(occurrences, lexicon))
@@ -79,7 +84,7 @@ def lint_book(book: Path, dictionary: Path = spelling.DICTIONARY) -> Result:
         findings += variants
     else:
         findings.append(Finding(str(dictionary), 0, 0, "L025", f"{dictionary} is missing, so spelling "
-                                "was not checked (install the Debian package wamerican)"))
+                                f"was not checked (install the Debian package {package})"))
 
     ignore_path = book / IGNORE_FILE
     ignored = 0
@@ -91,6 +96,18 @@ def lint_book(book: Path, dictionary: Path = spelling.DICTIONARY) -> Result:
     order.setdefault(display(book, IGNORE_FILE), len(order))
     findings.sort(key=lambda f: (order.get(f.path, len(order)), f.path, f.line, f.col, f.code, f.message))
     return Result(findings, ignored)
+
+
+def _language(config: str | None) -> str:
+    try:
+        return str((safeyaml.load(config or "") or {}).get("language") or "en")
+    except (yaml.YAMLError, AttributeError):
+        return "en"
+
+
+def _dictionary(config: str | None) -> tuple[Path | None, str]:
+    """The word list for book.yaml's language (American English when it says none)."""
+    return spelling.dictionary_for(_language(config))
 
 
 def unit_files(book: Path, config: str | None) -> list[str]:
@@ -152,9 +169,10 @@ def _entries(source: str) -> list[tuple[dict, int]]:
     return [(d, n.start_mark.line + 1) for d, n in zip(data, root.value) if isinstance(d, dict)]
 
 
-def unknown_words(book: Path, dictionary: Path = spelling.DICTIONARY) -> Counter:
+def unknown_words(book: Path, dictionary: Path | None = None) -> Counter:
     """Words of the book the dictionary does not know, with their counts (to start a word list)."""
     config = _read_yaml(book, "book.yaml", [])
+    dictionary = dictionary or _dictionary(config)[0] or spelling.DICTIONARY
     texts = _read_texts(book, unit_files(book, config), [])
     for name, (skip, ru) in DATA_FILES.items():
         source = _read_yaml(book, name, [])

@@ -61,7 +61,8 @@ class Finding:
 
 def at(t: Text, offset: int, code: str, message: str, subject: str = "") -> Finding:
     line, col = t.where(offset)
-    return Finding(t.path, line, col, code, message, subject)
+    # Masked markup (NUL) is lint's own; a message or subject shows what the editor wrote.
+    return Finding(t.path, line, col, code, message.replace("\x00", ""), subject.replace("\x00", ""))
 
 
 def quoted(s: str, width: int = 60) -> str:

@@ -25,6 +25,16 @@ HEADING = 16   # a heading line
 FENCE = re.compile(r"^[ \t]*(:{3,})[ \t]*(.*?)[ \t]*$")
 NOTE_DEF = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]?")
 HEADING_LINE = re.compile(r"^(#{1,6})[ \t]+")
+QUOTE_MARK = re.compile(r"^(?:[ \t]*>[ \t]?)+")
+# A list item's marker: a bullet, `1.`, `1)`, `(1)`, `#.` or `a)`; the spaces after it align the
+# item's text (pandoc writes `1.  `), so they are markup, not a double space.
+LIST_MARK = re.compile(r"^[ \t]*(?:[-*+]|\(?(?:\d{1,3}|#)[.)]|\(?[a-z]\))[ \t]+(?=\S)")
+# Pandoc's other tables: a simple table's column rule, a pipe table's alignment row, and the
+# border of a multiline table (a line of dashes before its header and after its last row).
+SIMPLE_RULE = re.compile(r"^[ \t]*-{2,}(?:[ \t]+-{2,})+[ \t]*$")
+COLUMN_RULE = re.compile(r"^[ \t]*-{2,}(?:[ \t]+-{2,})*[ \t]*$")
+PIPE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*$")
+BORDER = re.compile(r"^-{3,}[ \t]*$")
 
 
 @dataclass
@@ -104,8 +114,11 @@ def _blocks(text: str, starts: list[int], chars: list[str], flags: bytearray, t:
     table_start = None
     para_start = None
 
+    in_list = False
+
     def close_para(i: int) -> None:
-        nonlocal para_start
+        nonlocal para_start, in_list
+        in_list = False
         if para_start is not None:
             t.paragraphs.append((starts[para_start], starts[i] - 1))
             para_start = None
@@ -155,6 +168,19 @@ def _blocks(text: str, starts: list[int], chars: list[str], flags: bytearray, t:
         if table_start is not None and line.startswith("|"):
             for m in re.finditer(r"\|", line):
                 chars[at + m.start()] = MASK
+        quote = QUOTE_MARK.match(line)
+        if quote:
+            # `>` alone parts the paragraphs of a quotation, as a blank line parts the text's.
+            _mask(chars, at, at + quote.end())
+            if not line[quote.end():].strip():
+                close_para(i)
+                continue
+        item = LIST_MARK.match(line, quote.end() if quote else 0)
+        if item and (para_start is None or in_list):
+            # Each item is a paragraph of its own; a marker inside a paragraph is text.
+            close_para(i)
+            _mask(chars, at + (quote.end() if quote else 0), at + item.end())
+            in_list = True
         heading = HEADING_LINE.match(line)
         if heading:
             close_para(i)
@@ -179,6 +205,49 @@ def _blocks(text: str, starts: list[int], chars: list[str], flags: bytearray, t:
     while stack:
         opened, classes, values = stack.pop()
         _div(flags, stack, opened, len(text), classes, values)
+
+
+def _tables(lines: list[str], starts: list[int], chars: list[str], flags: bytearray) -> None:
+    """Simple, pipe and multiline tables: flagged as tables (their cells are aligned with
+    spaces), their rules and pipes masked. Grid tables are `_blocks`' own."""
+    i = 0
+    while i < len(lines):
+        if not lines[i].strip():
+            i += 1
+            continue
+        end = _multiline_end(lines, i)
+        if end is None:
+            end = i
+            while end + 1 < len(lines) and lines[end + 1].strip():
+                end += 1
+            block = lines[i:end + 1]
+            grid = any(line.startswith(("+-", "+=")) for line in block)
+            pipes = any(PIPE_RULE.match(line) for line in block) and all("|" in line for line in block[:2])
+            if grid or not (pipes or any(SIMPLE_RULE.match(line) for line in block)):
+                i = end + 1
+                continue
+        for k in range(i, end + 1):
+            at, line = starts[k], lines[k]
+            _mark(flags, at, at + len(line), TABLE)
+            if COLUMN_RULE.match(line) or PIPE_RULE.match(line) or BORDER.match(line):
+                _mask(chars, at, at + len(line))
+            for m in re.finditer(r"(?<!\\)\|", line):
+                chars[at + m.start()] = MASK
+        i = end + 1
+
+
+def _multiline_end(lines: list[str], i: int) -> int | None:
+    """The closing border of a multiline table opening at line i, or None."""
+    if not BORDER.match(lines[i]) or i + 1 >= len(lines) or not lines[i + 1].strip() \
+            or (i and lines[i - 1].strip()):
+        return None
+    for k in range(i + 1, min(i + 400, len(lines))):
+        if BORDER.match(lines[k]) and (k + 1 == len(lines) or not lines[k + 1].strip()
+                                       or lines[k + 1].lstrip().startswith(("Table:", ":"))):
+            return k if any(COLUMN_RULE.match(x) for x in lines[i + 1:k]) else None
+        if HEADING_LINE.match(lines[k]):
+            return None
+    return None
 
 
 def _div(flags: bytearray, stack, start: int, end: int, classes: set[str], values: dict[str, str]) -> None:
@@ -246,6 +315,7 @@ def markdown_text(path: str, text: str) -> Text:
     chars = list(text)
     t = Text(path, text, "", flags, line_starts=_line_starts(text), marks=note_marks(text))
     _blocks(text, t.line_starts + [len(text) + 1], chars, flags, t)
+    _tables(text.split("\n"), t.line_starts, chars, flags)
     for m in re.finditer(r"[\u0400-\u04ff]+", text):
         _mark(flags, m.start(), m.end(), RU)
     _inline(t, chars, flags)

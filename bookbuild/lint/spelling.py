@@ -13,6 +13,19 @@ from .report import Finding, at
 from .source import DOCUMENT, NOTE, RU, Text, single_quotes
 
 DICTIONARY = Path("/usr/share/dict/american-english")
+# book.yaml's language chooses the dictionary (Debian's word lists): British spelling
+# (colour, organise, centre) is not a misspelling in a British book.
+DICTIONARIES = {"en": ("american-english", "wamerican"), "en-us": ("american-english", "wamerican"),
+                "en-gb": ("british-english", "wbritish"), "en-ie": ("british-english", "wbritish"),
+                "en-au": ("british-english", "wbritish"), "en-nz": ("british-english", "wbritish"),
+                "en-ca": ("canadian-english", "wcanadian")}
+
+
+def dictionary_for(language: str) -> tuple[Path | None, str]:
+    """The word list for a language code, and the Debian package that installs it
+    (None and "" for a language with no word list known here)."""
+    name, package = DICTIONARIES.get(language.strip().lower(), (None, ""))
+    return (Path("/usr/share/dict") / name if name else None), package
 # A word: Latin letters, with apostrophes (don’t, s”ezd, Vlast’) and soft or hard signs inside
 # or at the end; digits and Cyrillic end it.
 WORD = re.compile(r"(?<![\w’'”])[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]+(?:['’”][A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]+)*['’]?(?![\w])")

@@ -16,7 +16,8 @@ from .pagemap import page_map_current, write_page_map
 
 def add_arguments(parser) -> None:
     parser.add_argument("--book", default="book", help="the book folder (default: book)")
-    parser.add_argument("--edition", default="paperback", help="print edition in book.yaml (default: paperback)")
+    parser.add_argument("--edition", default=None,
+                        help="print edition in book.yaml (default: the first print edition)")
     parser.add_argument("--out", help="output folder (default: build/ beside the book folder)")
     parser.add_argument("--cache", help="cache folder (default: build/cache beside the book folder)")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
@@ -36,7 +37,7 @@ def run(args) -> int:
     quiet = getattr(args, "quiet", False)
     say = teller(quiet, "pdf: ")
     with Pool(folders.cache / "print") as pool:
-        pool.warm(str(folders.root.parent))
+        pool.warm(str(folders.root))
         book = read(folders.root, folders.cache)
         edition = print_edition(book, args.edition)
         if say:
@@ -56,7 +57,10 @@ def run(args) -> int:
     return 0
 
 
-def print_edition(book: Book, name: str) -> Edition:
+def print_edition(book: Book, name: str | None) -> Edition:
+    """The print edition `name`; None is the first print edition book.yaml lists."""
+    if name is None:
+        name = next((n for n, e in book.config.editions.items() if e.format == "print"), "")
     edition = book.config.editions.get(name)
     if edition is None or edition.format != "print":
         names = ", ".join(n for n, e in book.config.editions.items() if e.format == "print") or "none"
@@ -126,11 +130,11 @@ class LastBuild:
 
         self.quiet = getattr(args, "quiet", False)
         self.cache = cache
-        self.stamp = Stamp(cache, f"pdf-{args.edition}")
+        self.stamp = Stamp(cache, f"pdf-{args.edition or 'first'}")
         inputs = Inputs("pdf", root, args.edition, out_dir.resolve(), cache.resolve(), args.strict,
                         os.environ.get("SOURCE_DATE_EPOCH", ""), os.environ.get("PYPANDOC_PANDOC", ""))
         # File times count as well as contents: the PDF is dated by its newest source file.
-        inputs.code().tree(root, skip=("received",)).stats(root).stats(root.parent / "images")
+        inputs.code().tree(root, skip=("received",)).stats(root).stats(root / "images")
         for fonts in ("/usr/share/fonts", "/usr/local/share/fonts", "/var/cache/fontconfig"):
             inputs.stats(Path(fonts))
         self.key = inputs.hexdigest()

@@ -471,7 +471,7 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
     env = environment()
     parts = book_parts(book)
     css = page_css(edition)
-    repository = str(book.repository)
+    repository = str(book.root)
 
     def job(part: Part) -> Job:
         mentions: list = []

@@ -70,7 +70,7 @@ def layout_key_of(root: Path, sources_key: str | None = None) -> str:
     """`layout_key` of the book folder `root`; its sources as given by `sources_key` (taken
     when reading began), else as they are now."""
     inputs = layout_inputs("page map").text(sources_key or tree_digest(root, skip=("received",)))
-    return inputs.stats(root.parent / "images").hexdigest()
+    return inputs.stats(root / "images").hexdigest()
 
 
 def page_map_current(root: Path, cache: Path) -> bool:

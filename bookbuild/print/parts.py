@@ -25,7 +25,8 @@ SPLIT_PAGES = 8
 
 @dataclass
 class Job:
-    """A part to lay out: its HTML, the edition's page CSS, and the folder images come from."""
+    """A part to lay out: its HTML, the edition's page CSS, and the folder images come from
+    (`repository`: the book folder, which holds images/)."""
 
     key: str
     html: str

@@ -23,7 +23,8 @@ TEMPLATES = PACKAGE_ROOT / "templates" / "proof"
 
 def add_arguments(parser) -> None:
     parser.add_argument("--book", default="book", help="the book folder (default: book)")
-    parser.add_argument("--edition", default="paperback", help="print edition in book.yaml (default: paperback)")
+    parser.add_argument("--edition", default=None,
+                        help="print edition in book.yaml (default: the first print edition)")
     parser.add_argument("--out", help="output folder (default: build/proof beside the book folder)")
     parser.add_argument("--cache", help="cache folder (default: build/cache beside the book folder)")
     parser.add_argument("--since", metavar="REF", help="mark the blocks changed since this git revision "
@@ -46,7 +47,7 @@ def run(args) -> int:
     # One chapter is one layout: one worker, ready by the time the book is read (a second one
     # warming would slow the reading, and might take the layout before it is ready).
     with Pool(cache / "print", 1 if args.chapter else None) as pool:
-        pool.warm(str(root.parent))
+        pool.warm(str(root))
         return _run(args, started, root, cache, pool)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import importlib
 import mimetypes
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,6 +26,10 @@ SKIPPED_PARTS = {"front", "contents", "index"}
 # Inside a sidenote (a span within a paragraph) block elements of a note become spans.
 PHRASING_OF = {"p": "span", "div": "span", "blockquote": "span", "ul": "span", "ol": "span",
                "li": "span", "dl": "span", "dt": "span", "dd": "span"}
+
+
+# Characters XML cannot hold (lint masks markup with NUL): never let one into the page.
+XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass
@@ -54,7 +59,7 @@ def lint_findings(book: Book) -> tuple[list[LintFinding] | None, str]:
     for finding in getattr(result, "findings", []):
         problem = finding.problem()
         findings.append(LintFinding(problem.path.removeprefix(prefix), problem.line, problem.severity,
-                                    problem.code, problem.message))
+                                    problem.code, XML_UNSAFE.sub("", problem.message)))
     return findings, f"{len(findings)} lint finding{'s' if len(findings) != 1 else ''}"
 
 
@@ -186,7 +191,7 @@ def _part_section(book: Book, edition: Edition, part, env, locator: Locator,
             after.addnext(flag)
             flag.tail, after.tail = after.tail, None
     sanitize(section)
-    _embed_images(section, book.repository)
+    _embed_images(section, book.root)
     return lxml_html.tostring(section, encoding="unicode", method="html")
 
 

@@ -146,7 +146,7 @@ def one_unit(book: Book, edition: Edition, unit: Unit, problems: Problems, cache
     env = environment()
     part = next(p for p in book_parts(book) if p.unit is unit)
     decorator = Decorator(book)
-    css, repository = page_css(edition), str(book.repository)
+    css, repository = page_css(edition), str(book.root)
 
     def furniture_job(pages: int) -> Job:
         # A unit grown since the page map was made runs on with arabic folios.

@@ -8,7 +8,7 @@ VALSTAMP := node_modules/.validators-ok
 MANUSCRIPT ?= $(firstword $(wildcard ../shared/manuscript/bolsheviks-against-stalinism.received.md) book/received/bolsheviks-against-stalinism.received.md)
 PYTEST_ARGS ?=
 
-.PHONY: all epub pdf import check-sources check lint test setup validators clean bench proof dist
+.PHONY: all epub pdf import check-sources check lint test setup validators clean bench proof dist typeset-report
 
 all: pdf epub
 
@@ -51,6 +51,11 @@ pdf: setup
 # make proof [SINCE=<git ref>] [CHAPTER=<number>]: proof sheets, HTML proof and pictures in build/proof/.
 proof: setup
 	$(PY) build.py proof $(if $(SINCE),--since $(SINCE)) $(if $(CHAPTER),--chapter $(CHAPTER))
+
+# How well the interior is set (loose lines, hyphens, page ends, spreads), per unit, from the
+# built PDF's glyph positions: build/typeset/report.txt and report.json.
+typeset-report: setup
+	$(PY) build.py typeset-report
 
 test: setup validators
 	$(PY) build.py -q check-sources

@@ -179,7 +179,9 @@ def mark_justified(lines: list[Line], area: tuple[float, float]) -> None:
     edges = (area[1], area[1] - BLOCKQUOTE_INSET)
     for line in lines:
         line.indent = line.x0 - area[0]
-        line.justified = bool(line.gaps) and any(abs(line.x1 - e) <= TOLERANCE for e in edges)
+        # Justification widens every space of a line alike: a row of table cells is no such line.
+        even = bool(line.gaps) and max(line.gaps) - min(line.gaps) < 0.3
+        line.justified = even and any(abs(line.x1 - e) <= TOLERANCE for e in edges)
 
 
 # --- the measures ---------------------------------------------------------------------------
@@ -335,7 +337,7 @@ def report(pdf: Path, book: Path) -> dict:
     full = max((p[-1].baseline for p in pages if p and p[-1].kind == "body"), default=0.0)
     names = known_names(book)
     total, units = Tally(), {}
-    for title, first, last in units_of(document):
+    for title, first, last in units_of(document) or [("(the whole document)", 0, len(pages) - 1)]:
         if title.lower() in SKIPPED_UNITS or last < first:
             continue
         while last > first and not pages[last]:

@@ -337,6 +337,7 @@ CHECKS = {
     (Edition, "caliper"): _check_caliper,
     (Edition, "cover"): _choice("wrap", "case", "image"),
     (Edition, "missing_art"): _choice("placeholder", "caption"),
+    (Edition, "line_breaking"): _choice("paragraph", "greedy"),
     (Edition, "cover_art"): _choice("photo", "type"),
     (Edition, "price"): _check_pattern(PRICE, "a price and its currency, e.g. 24.95 USD (USD or CAD)"),
     (Case, "wrap"): _check_case_length,

@@ -111,6 +111,9 @@ class Edition:
     missing_art: str = field(default="placeholder", metadata=meta(
         "a figure whose art is absent: placeholder (a marked frame, drafts only: dist refuses it) "
         "or caption (the caption alone where the photograph would be, listed in the release notes)"))
+    line_breaking: str = field(default="paragraph", metadata=meta(
+        "paragraph (each justified paragraph's breaks chosen together, least demerits, no personal "
+        "name hyphenated, at most two hyphens running) or greedy (WeasyPrint's, line by line)"))
 
     @property
     def cover_photographs(self) -> bool:

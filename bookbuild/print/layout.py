@@ -19,7 +19,7 @@ from markupsafe import Markup
 from ..errors import Problems
 from ..model import BODY_ROLES, FRONT_ROLES, Book, Edition, Unit
 from .assemble import Metadata, Outline, Sheet, assemble
-from .engine import PACKAGE_ROOT
+from .engine import PACKAGE_ROOT, PARAGRAPHS_CSS
 from .parts import Job, PartPDF, Pool
 from ..transform import BLOCKS, letters
 
@@ -228,7 +228,9 @@ def render_part(env: Environment, book: Book, edition: Edition, part: Part,
     """A part's HTML for print; with `mentions`, the index mentions of a unit are taken out of
     the text into that list (see unwrap_mentions)."""
     context = {"book": book, "edition": edition, "numbering": part.numbering, "title": part.title,
-               "inline": {k: Markup(v) for k, v in book.inline_html.items()}, **part.context}
+               "inline": {k: Markup(v) for k, v in book.inline_html.items()},
+               "typesetting": {"line_breaking": edition.line_breaking,
+                               "unbreakable": " ".join(personal_names(book))}, **part.context}
     if part.template == "front.html.j2":
         c = book.config
         context["copyright_lines"] = [Markup(book.inline_html.get(f"copyright_page.{i}", html.escape(s)))
@@ -245,6 +247,23 @@ def render_part(env: Environment, book: Book, edition: Edition, part: Part,
     return env.get_template(part.template).render(**context)
 
 
+def personal_names(book: Book) -> list[str]:
+    """The words of the people's names (the name index and the biographies): words no line
+    break may hyphenate."""
+    texts = [t for h in book.index for t in (h.heading, *h.forms)]
+    texts += [t for p in book.people for t in (p.surname, p.given_names, p.patronymic, p.alias)]
+    return sorted({w for t in texts for w in re.split(r"[\s,.()\[\]]+", t or "")
+                   if len(w) > 2 and w[0].isupper()})
+
+
+def breaking_summary(results) -> str:
+    """How the parts' paragraphs were broken: whole (linebreak.py), and the lines WeasyPrint
+    set otherwise than chosen (0 when every chosen break held)."""
+    paragraphs, lines, mismatched, greedy = (sum(r.breaking[i] for r in results) for i in range(4))
+    return (f"line breaking: {paragraphs} paragraphs broken whole ({lines} lines, {mismatched} "
+            f"set otherwise than chosen), {greedy} left to WeasyPrint")
+
+
 def page_css(edition: Edition) -> str:
     """The edition's page size and the book's bold faces (the rest of the page is in
     print.css). No interior bleed: nothing in the interior runs to the page edge, and
@@ -253,7 +272,8 @@ def page_css(edition: Edition) -> str:
     from ..fonts import bold_faces, font_face_css
 
     width, height = edition.trim
-    return f"@page {{ size: {width:.3f}pt {height:.3f}pt; }}\n" + font_face_css(bold_faces())
+    paragraphs = PARAGRAPHS_CSS.read_text(encoding="utf-8") if edition.line_breaking == "paragraph" else ""
+    return f"@page {{ size: {width:.3f}pt {height:.3f}pt; }}\n" + font_face_css(bold_faces()) + paragraphs
 
 
 # --- the page sequence --------------------------------------------------------------------
@@ -485,6 +505,8 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
         contents.context = {"entries": contents_entries(book, parts, None, None)}
         note(f"laying out {len(parts) - (index is not None)} parts on {pool.workers} worker(s)")
         results = pool.run([job(p) for p in parts if p is not index])
+        if edition.line_breaking == "paragraph":
+            note(breaking_summary(results.values()))
         for round_ in range(1, 4):
             note(f"contents, index and running heads from the page map (round {round_})")
             counts = {key: r.pages for key, r in results.items()}

@@ -234,3 +234,31 @@ def test_names_are_never_hyphenated():
     assert not any(line.rstrip().endswith("\u2010") and line.rstrip()[-3:-1].isalpha()
                    and any(n.startswith(line.split()[-1][:-1]) for n in ("Preobrazhensky", "Zinoviev"))
                    for line in lines_of(document))
+
+
+def test_a_page_never_ends_on_a_hyphen_the_plan_chose():
+    """A page boundary shown to the watcher (`Deferral`): a paragraph whose chosen line ends a
+    page on a hyphen has its breaks from that page on chosen again, and the page made again."""
+    def last_lines(document):
+        return [[engine.box_text(i.box) for i in engine.flow_items([page]) if engine.is_line(i.box)][-1]
+                for page in engine.page_boxes(document)[:-1]]
+
+    def words(document):
+        return "".join(engine.box_text(page) for page in engine.page_boxes(document)).replace("\u2010", "")
+
+    long_words = ("the counterrevolutionary bureaucratization of administrative institutions "
+                  "and collectivization accompanied industrialization ") * 8
+    cases = ((n, w) for w in (150, 130, 120) for n in range(20))
+    for lines_before, width in cases:
+        html = '<div lang="en">' + "<p>Line.</p>" * lines_before + f"<p>{long_words}</p></div>"
+        css = JUSTIFIED + f"body {{ width: {width}px }}"
+        with engine.paragraph_breaking():
+            plain = render(html, css)
+        if any(line.rstrip().endswith("\u2010") for line in last_lines(plain)):
+            break
+    else:
+        pytest.skip("no page of these texts ends on a hyphen in this face")
+    with engine.paragraph_breaking(), Deferral():
+        fixed = render(html, css)
+    assert not any(line.rstrip().endswith("\u2010") for line in last_lines(fixed))
+    assert "".join(words(fixed).split()) == "".join(words(plain).split())

@@ -464,8 +464,10 @@ def _install_breaking() -> None:
             return original(context, box, position_x, max_x, bottom_space, skip_stack, *rest)
         result = original(context, box, position_x, position_x + width + SLACK,
                           bottom_space, skip_stack, *rest)
-        # A line chosen wider than the measure has its spaces narrowed (see _text_align).
+        # A line chosen wider than the measure has its spaces narrowed (see text_align below);
+        # the line's start finds it in the plan again (avoid_hyphen_at_page_end).
         result[0].chosen_width = max_x - position_x
+        result[0].chosen_start = start
         resume = result[1]
         got = _offset(box, inline.skip_first_whitespace(box, resume)) if resume is not None else None
         if got != plan.ends[start]:
@@ -556,7 +558,42 @@ def _paragraph_plan(context, box, first_width: float, width: float, start: int):
     plan = choose(breaks, first_width, width, space)
     if plan is not None:
         _refine(context, plan, breaks, runs)
+        plan.remake = (context, breaks, runs, first_width, width, space)
     return plan
+
+
+def avoid_hyphen_at_page_end(pages: list, boundary: int) -> bool:
+    """When the page before `boundary` ends on a line its paragraph's plan hyphenated, the
+    paragraph's breaks from its first line on that page are chosen again without that one
+    (the plan is shared with the box tree's line box, which keeps it); True when they were,
+    and the page is to be made again."""
+    from dataclasses import replace as copied
+
+    from .linebreak import choose
+
+    lines = [i.box for i in flow_items([pages[boundary - 1]]) if not i.footnote and is_line(i.box)]
+    if not lines or not box_text(lines[-1]).rstrip().endswith("\u2010"):
+        return False
+    plan = getattr(lines[-1], "chosen_plan", None)
+    start = getattr(lines[-1], "chosen_start", None)
+    if not plan or start is None or plan.ends.get(start) in plan.forbidden:
+        return False
+    first = next(getattr(l, "chosen_start") for l in lines if getattr(l, "chosen_plan", None) is plan)
+    context, breaks, runs, first_width, width, space = plan.remake
+    plan.forbidden.add(plan.ends[start])
+    at = next(i for i, b in enumerate(breaks) if b.offset == first)
+    rest = [copied(breaks[at], kind="first", hyphenated=False)] + \
+        [b for b in breaks[at + 1:] if b.offset not in plan.forbidden]
+    again = choose(rest, first_width if at == 0 else width, width, space)
+    if again is None:
+        return False
+    _refine(context, again, rest, runs)
+    for table in (plan.widths, plan.ends):
+        for offset in [o for o in table if o >= first]:
+            del table[offset]
+    plan.widths.update(again.widths)
+    plan.ends.update(again.ends)
+    return True
 
 
 _WORD = None

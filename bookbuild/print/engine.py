@@ -660,6 +660,7 @@ def _measured_breaks(context, runs: list, start: int, unbreakable: frozenset):
             breaks[0] = Break(start, x(k), x(k), counted[k], counted[k], "first")
         if style["white_space"] == "normal":
             attrs = pango.pango_layout_get_log_attrs_readonly(layout.layout, ffi.NULL)
+            opportunities = [0] + [k for k in range(1, len(text)) if attrs[k].is_line_break]
             for k in range(1, len(text) + 1):
                 at = offset + byte_at[k]
                 if at <= start or not (attrs[k].is_line_break or k == len(text) and text[-1] == " "):
@@ -669,7 +670,8 @@ def _measured_breaks(context, runs: list, start: int, unbreakable: frozenset):
                 elif k < len(text):
                     breaks.append(Break(at, x(k), x(k), counted[k], counted[k], "explicit",
                                         EXPLICIT_PENALTY, hyphenated=text[k - 1] in "-\u2010"))
-            breaks.extend(_hyphenation(context, run, x, byte_at, counted, offset, start, unbreakable))
+            breaks.extend(_hyphenation(context, run, x, byte_at, counted, offset, start, unbreakable,
+                                       opportunities))
         origin += run_width
         offset += byte_at[-1]
         spaces = counted[-1]
@@ -682,8 +684,14 @@ def _measured_breaks(context, runs: list, start: int, unbreakable: frozenset):
     return breaks
 
 
-def _hyphenation(context, run, x, byte_at, counted, offset: int, start: int, unbreakable):
-    """The hyphenation points of a text box's words, as WeasyPrint's Pyphen would find them."""
+def _hyphenation(context, run, x, byte_at, counted, offset: int, start: int, unbreakable,
+                 opportunities: list[int]):
+    """The hyphenation points of a text box's words, as WeasyPrint's Pyphen would find them:
+    only in the first word after a break opportunity (`opportunities`, character indices),
+    which is the one WeasyPrint tries ("School” (evidently" has no break before the
+    parenthesis, so "evidently" is never tried there)."""
+    from bisect import bisect_right
+
     import re
 
     import pyphen
@@ -708,6 +716,9 @@ def _hyphenation(context, run, x, byte_at, counted, offset: int, start: int, unb
     for match in _WORD.finditer(text):
         word = match.group()
         if len(word) < total or word in unbreakable or re.sub(r"[’']s$", "", word) in unbreakable:
+            continue
+        opening = opportunities[bisect_right(opportunities, match.start()) - 1]
+        if any(c.isalnum() for c in text[opening:match.start()]):
             continue
         token_end = text.find(" ", match.end())
         token_end = len(text) if token_end < 0 else token_end

@@ -33,6 +33,7 @@ class Line:
     normal: float            # the widest space glyph's advance on the line, pt
     justified: bool = False
     indent: float = 0.0      # from the type area's left edge, pt
+    outdent: float = 0.0     # from its end to the type area's right edge, pt
 
     @property
     def kind(self) -> str:
@@ -178,7 +179,7 @@ def type_area(page, number: int) -> tuple[float, float]:
 def mark_justified(lines: list[Line], area: tuple[float, float]) -> None:
     edges = (area[1], area[1] - BLOCKQUOTE_INSET)
     for line in lines:
-        line.indent = line.x0 - area[0]
+        line.indent, line.outdent = line.x0 - area[0], area[1] - line.x1
         # Justification widens every space of a line alike: a row of table cells is no such line.
         even = bool(line.gaps) and max(line.gaps) - min(line.gaps) < 0.3
         line.justified = even and any(abs(line.x1 - e) <= TOLERANCE for e in edges)
@@ -285,8 +286,13 @@ def _ends_paragraph(top: Line, following: list[Line]) -> bool:
 
 
 def _starts_paragraph(last: Line, before: Line) -> bool:
+    """Whether `last` opens a paragraph: after a line that ended short, or first after a
+    heading (larger, or centred); after a figure or a quotation the text goes on."""
     pitch = last.baseline - before.baseline
-    return (not before.justified and before.kind == last.kind) or pitch > PITCH + 1
+    if pitch <= PITCH + 1 and before.kind == last.kind:
+        return not before.justified
+    heading = before.size > last.size + 0.5 or abs(before.indent - before.outdent) < 2 < before.indent
+    return pitch > PITCH + 1 and heading
 
 
 def _title(title: str, first_page: list[Line], tally: Tally, labels: list[str]) -> None:

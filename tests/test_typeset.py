@@ -58,3 +58,12 @@ def test_unreadable_pdf_is_a_located_error(tmp_path):
     with pytest.raises(BuildError) as caught:
         report(broken, FIXTURE)
     assert caught.value.problems[0].code == "T001"
+
+
+def test_titles_keep_their_last_two_words_together():
+    from bookbuild.print.layout import balanced_title
+
+    assert balanced_title("The Case of the <q>Bukharin School</q>") == \
+        "The Case of the <q>Bukharin\u00a0School</q>"
+    assert balanced_title("Famine") == "Famine"
+    assert balanced_title("Stalin <em>Retreats</em>") == "Stalin\u00a0<em>Retreats</em>"

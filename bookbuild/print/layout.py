@@ -239,12 +239,25 @@ def render_part(env: Environment, book: Book, edition: Edition, part: Part,
                                 for i, s in enumerate(c.cip)]
     if part.unit is not None:
         unit = part.unit
-        context.update(unit=unit, title_html=Markup(unit.title_html),
+        context.update(unit=unit, title_html=balanced_title(unit.title_html),
                        body=Markup(unit_body(book, unit, edition.notes, mentions, edition.missing_art)),
                        endnotes=[] if edition.notes == "footnotes" else
                        [{"id": n.id, "number": n.number, "ref_ids": n.ref_ids, "html": Markup(n.html)}
                         for n in unit.notes])
     return env.get_template(part.template).render(**context)
+
+
+def balanced_title(fragment: str) -> Markup:
+    """A title's HTML with its last two words joined by a no-break space, so that a title that
+    needs two lines never leaves one word alone on the last (in the text and the contents)."""
+    pieces = re.split(r"(<[^>]*>)", fragment.strip())
+    for i in range(len(pieces) - 1, -1, -1):
+        text = pieces[i]
+        at = text.rfind(" ")
+        if not text.startswith("<") and at >= 0:
+            pieces[i] = text[:at] + "\u00a0" + text[at + 1:]
+            break
+    return Markup("".join(pieces))
 
 
 def personal_names(book: Book) -> list[str]:
@@ -371,7 +384,7 @@ def contents_entries(book: Book, parts: list[Part], slots: list[Slot] | None,
         entries.append({
             "kind": unit.role if unit else part.key, "gap": previous is not None and group != previous,
             "number": unit.number if unit and unit.role == "chapter" and unit.number else "",
-            "title": Markup(unit.title_html) if unit else part.title,
+            "title": balanced_title(unit.title_html) if unit else part.title,
             "target": part.key, "folio": folio})
         previous = group
     return entries

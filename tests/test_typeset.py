@@ -67,3 +67,22 @@ def test_titles_keep_their_last_two_words_together():
         "The Case of the <q>Bukharin\u00a0School</q>"
     assert balanced_title("Famine") == "Famine"
     assert balanced_title("Stalin <em>Retreats</em>") == "Stalin\u00a0<em>Retreats</em>"
+
+
+def test_the_numero_sign_no_longer_keeps_a_note_from_wrapping():
+    from bookbuild.print import engine
+    from bookbuild.print.layout import numero_apart
+
+    note = ('<section class="endnotes"><ol><li><p><em>Biulleten’ oppozitsii</em>, 1929, № 1–2, '
+            'p.\u00a022. [“Groupings in the Communist Opposition,” <em>Writings of Leon Trotsky '
+            '(1929)</em>, pp. 84–85].</p></li></ol></section>')
+    page = "@page { size: 432pt 648pt; margin: 63pt 45pt 53pt 63pt }"
+
+    def first_line(html: str) -> str:
+        document = engine.render(f'<html lang="en"><body>{html}</body></html>', page, str(FIXTURE))
+        lines = [i.box for i in engine.flow_items(engine.page_boxes(document)) if engine.is_line(i.box)]
+        return engine.box_text(lines[0])
+
+    assert first_line(note).strip() == "Biulleten’ oppozitsii,"  # Pango's fault, as found
+    assert "1929" in first_line(numero_apart(note))
+    assert numero_apart('<a title="№ 1">№ 2</a>') == '<a title="№ 1"><span class="numero">№</span> 2</a>'

@@ -244,7 +244,19 @@ def render_part(env: Environment, book: Book, edition: Edition, part: Part,
                        endnotes=[] if edition.notes == "footnotes" else
                        [{"id": n.id, "number": n.number, "ref_ids": n.ref_ids, "html": Markup(n.html)}
                         for n in unit.notes])
-    return env.get_template(part.template).render(**context)
+    return numero_apart(env.get_template(part.template).render(**context))
+
+
+# Pango (as WeasyPrint 70 uses it) finds no place to wrap a run of text holding "№" that is too
+# long for its line: WeasyPrint then ends the line before the run, and a note opening
+# "Biulleten’ oppozitsii, 1929, № 1–2, …" set its title alone across the measure. In a span of
+# its own the sign is a run of its own, and the text around it wraps. Print only; "№" is no
+# letter or digit, so index offsets do not move.
+_NUMERO = re.compile(r"№(?![^<]*>)")
+
+
+def numero_apart(html_text: str) -> str:
+    return _NUMERO.sub('<span class="numero">№</span>', html_text)
 
 
 def balanced_title(fragment: str) -> Markup:

@@ -70,3 +70,13 @@ def test_spaces_shrink_a_fifth_at_most():
 
 def test_nothing_fits_gives_no_plan():
     assert choose(paragraph(["aaaaaaaaaaaaaaaaaaaa", "bb"]), 50.0, 50.0, SPACE) is None
+
+
+def test_a_run_of_hyphens_goes_on_from_a_hyphenated_line_before():
+    # Chosen again from a line that follows a hyphenated one: one more hyphen at most, then none.
+    words = ["aaaaaaaa"] * 12
+    breaks = paragraph(words, hyphens={n: 4 for n in range(12)})
+    breaks[0].hyphenated = True
+    plan = choose(breaks, 80.0, 80.0, SPACE)
+    ends = [b.hyphenated for _, b in plan.chain]
+    assert not (ends[0] and ends[1])

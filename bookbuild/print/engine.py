@@ -582,7 +582,7 @@ def avoid_hyphen_at_page_end(pages: list, boundary: int) -> bool:
     context, breaks, runs, first_width, width, space = plan.remake
     plan.forbidden.add(plan.ends[start])
     at = next(i for i, b in enumerate(breaks) if b.offset == first)
-    rest = [copied(breaks[at], kind="first", hyphenated=False)] + \
+    rest = [copied(breaks[at], kind="first")] + \
         [b for b in breaks[at + 1:] if b.offset not in plan.forbidden]
     again = choose(rest, first_width if at == 0 else width, width, space)
     if again is None:

@@ -87,7 +87,9 @@ def _best(breaks: list[Break], first_width: float, width: float, space: float, t
     most = width * SHRINK  # no line shrinks by more (a line of spaces alone would)
     # nodes[i]: {(fitness, run): (demerits, previous node key, r)}
     nodes: list[dict] = [dict() for _ in breaks]
-    nodes[0][(0, 0)] = (0.0, None, 0.0)
+    # A paragraph chosen again from a line on (engine.avoid_hyphen_at_page_end) may start after
+    # a hyphenated line: the run of hyphens goes on.
+    nodes[0][(0, int(breaks[0].hyphenated))] = (0.0, None, 0.0)
     starts = [b.start for b in breaks]
     for j in range(1, len(breaks)):
         b = breaks[j]

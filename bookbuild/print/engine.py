@@ -462,6 +462,8 @@ def _install_breaking() -> None:
         width = plan.widths.get(start) if plan is not None else None
         if width is None:
             return original(context, box, position_x, max_x, bottom_space, skip_stack, *rest)
+        # The lists WeasyPrint collects the line's boxes in, as they were (for a second try).
+        collected = [(a, len(a)) for a in rest if isinstance(a, list)]
         result = original(context, box, position_x, position_x + width + SLACK,
                           bottom_space, skip_stack, *rest)
         # A line chosen wider than the measure has its spaces narrowed (see text_align below);
@@ -471,8 +473,13 @@ def _install_breaking() -> None:
         resume = result[1]
         got = _offset(box, inline.skip_first_whitespace(box, resume)) if resume is not None else None
         if got != plan.ends[start]:
+            # This line and the rest of the paragraph as WeasyPrint would set them: a run Pango
+            # cannot wrap may have ended the line far before the chosen break.
             STATS.mismatched += 1
-            box.chosen_plan = False  # the rest of the paragraph as WeasyPrint would set it
+            box.chosen_plan = False
+            for items, size in collected:
+                del items[size:]
+            return original(context, box, position_x, max_x, bottom_space, skip_stack, *rest)
         return result
 
     original_align = inline.text_align

@@ -12,7 +12,7 @@ BOOKARG  := --book $(BOOK)
 MANUSCRIPT ?=
 PYTEST_ARGS ?=
 
-.PHONY: all new epub pdf import check-sources check lint test setup validators clean bench proof dist
+.PHONY: all new epub pdf import check-sources check lint test setup validators clean bench proof dist typeset-report
 
 all: pdf epub
 
@@ -59,6 +59,11 @@ pdf: setup
 # make proof [SINCE=<git ref>] [CHAPTER=<number>]: proof sheets, HTML proof and pictures in build/proof/.
 proof: setup
 	$(PY) build.py proof $(BOOKARG) $(if $(SINCE),--since $(SINCE)) $(if $(CHAPTER),--chapter $(CHAPTER))
+
+# How well the interior is set (loose lines, hyphens, page ends, spreads), per unit, from the
+# built PDF's glyph positions: build/typeset/report.txt and report.json.
+typeset-report: setup
+	$(PY) build.py typeset-report $(BOOKARG)
 
 test: setup validators
 	$(PY) build.py -q check-sources $(BOOKARG)

@@ -23,6 +23,7 @@ COMMANDS = {
     "lint": ("bookbuild.lint", "editorial checks over book/ (codes L001…)"),
     "dist": ("bookbuild.dist", "release bundle of every edition: dist/<version>/"),
     "proof": ("bookbuild.proof", "proof sheets with source markers: build/proof/"),
+    "typeset-report": ("bookbuild.typesetreport", "how well the interior is set: build/typeset/report.txt"),
 }
 
 

@@ -2,7 +2,7 @@
 
 Codes are a letter and three digits, grouped by stage (I: import, S: sources
 check, C: configuration, N: notes and names in the text, F: figures, X: index, P: print, E: epub,
-L: lint, Q: proof, D: dist, K: printers, B: the build's own files). A code is
+L: lint, Q: proof, D: dist, K: printers, T: typesetting, B: the build's own files). A code is
 never reused: retire it by leaving it in RETIRED.
 """
 from __future__ import annotations
@@ -151,6 +151,8 @@ CODES: dict[str, str] = {
     "V001": "text of book/ not found in an edition",
     "V002": "print and EPUB order the glossary or the biographies differently",
     "V003": "an edition cannot be read for the completeness check",
+    # typesetting: line breaking and the typeset report (bookbuild/typesetreport.py)
+    "T001": "the PDF to report on cannot be read",
     # the build's own files (caches, outputs) under build/ and dist/
     "B001": "cache entry damaged (its content does not match its hash); discarded and made again",
     "B002": "a file cannot be written or read (read-only folder, disk full, no permission)",

@@ -131,6 +131,10 @@ class Edition:
         "a figure whose art is absent: placeholder (a marked frame, drafts only: dist refuses it) "
         "or caption (the caption alone where the photograph would be, listed in the release notes)",
         "placeholder", check=Choice("placeholder", "caption"))
+    line_breaking: str = setting(
+        "paragraph (each justified paragraph's breaks chosen together, least demerits, no personal "
+        "name hyphenated, at most two hyphens running) or greedy (WeasyPrint's, line by line)",
+        "paragraph", check=Choice("paragraph", "greedy"))
 
     @property
     def cover_photographs(self) -> bool:

@@ -161,3 +161,104 @@ def test_the_hook_is_installed_once(name):
     with engine.watching(Remake()):
         assert getattr(weasyprint.layout, name) is first
     assert first.defers_figures
+
+
+# --- whole-paragraph line breaking (engine.paragraph_breaking) -----------------------------
+
+JUSTIFIED = ("p { text-align: justify; hyphens: auto; hyphenate-limit-chars: 6 2 3; margin: 0 }"
+             "html { font-family: 'EB Garamond 12', serif; font-size: 11px; line-height: 14px }")
+TEXT = ("In order to understand the relative ease with which Stalin managed to realize this "
+        "ultra-left turn immediately after the Fifteenth Congress, it is important to take into "
+        "account the actual alignment of class forces, which Trotsky described <em>in detail</em> "
+        "in his letters from Alma-Ata to comrades in exile and in the colonies of the Urals.")
+
+
+def lines_of(document) -> list[str]:
+    items = engine.flow_items(engine.page_boxes(document))
+    return [engine.box_text(i.box) for i in items if engine.is_line(i.box)]
+
+
+def chosen(body: str, unbreakable=frozenset()):
+    before = engine.BreakingStats(**vars(engine.STATS))
+    with engine.paragraph_breaking(unbreakable):
+        document = render(body, JUSTIFIED)
+    after = engine.STATS
+    return document, {f: getattr(after, f) - getattr(before, f) for f in vars(after)}
+
+
+def test_split_inline_box_and_text_align_are_the_line_hooks():
+    """`inline.split_inline_box(context, box, position_x, max_x, ...)` and `inline.text_align(
+    context, line, available_width, last)`, looked up on the module by `get_next_linebox`:
+    every line of the paragraph ends where linebreak.py chose (none set otherwise)."""
+    document, stats = chosen(f"<p>{TEXT}</p>")
+    assert stats["paragraphs"] == 1 and stats["mismatched"] == 0 and stats["lines"] >= 5
+    assert len(lines_of(document)) == stats["lines"]
+    assert weasyprint.layout.inline.split_inline_box.chosen_breaks
+
+
+def test_skip_stacks_and_text_boxes_give_line_offsets(monkeypatch):
+    """Skip stacks ({child: {...}}, a text box's {byte offset: None}) through inline boxes, and
+    `inline.skip_first_whitespace`: `_offset` finds in the paragraph's runs (`_runs`, laid end
+    to end) the word each line starts with."""
+    inline = weasyprint.layout.inline
+    calls = []
+    current = inline.split_inline_box
+
+    def spy(context, box, position_x, max_x, bottom_space, skip_stack, *rest):
+        if isinstance(box, weasyprint.formatting_structure.boxes.LineBox):
+            calls.append((box, inline.skip_first_whitespace(box, skip_stack)))
+        return current(context, box, position_x, max_x, bottom_space, skip_stack, *rest)
+
+    monkeypatch.setattr(inline, "split_inline_box", spy)
+    document = render(f"<p>{TEXT}</p>", JUSTIFIED)
+    box = calls[0][0]
+    text = "".join(run.text for run in engine._runs_of(box)).encode()
+    starts = [text[engine._offset(box, stack):].decode().split()[0] for _, stack in calls]
+    assert starts == [line.split()[0] for line in lines_of(document)]
+    assert any(isinstance(stack, dict) and len(str(stack)) > 12 for _, stack in calls)  # nested
+
+
+def test_lines_wider_than_the_measure_have_their_spaces_narrowed():
+    """`inline.justify_line` with a negative width: the line ends at the measure."""
+    document, stats = chosen("<p>" + " ".join([TEXT] * 3) + "</p>")
+    page = engine.page_boxes(document)[0]
+    left, _, right, _ = engine.content_area(page)
+    for item in engine.flow_items([page]):
+        if engine.is_line(item.box):
+            assert item.box.position_x + item.box.width <= right + 0.01
+
+
+def test_names_are_never_hyphenated():
+    body = "<p>" + " ".join(["Preobrazhensky and Zinoviev wrote to Trotsky."] * 12) + "</p>"
+    document, _ = chosen(body, frozenset({"Preobrazhensky", "Zinoviev", "Trotsky"}))
+    assert not any(line.rstrip().endswith("\u2010") and line.rstrip()[-3:-1].isalpha()
+                   and any(n.startswith(line.split()[-1][:-1]) for n in ("Preobrazhensky", "Zinoviev"))
+                   for line in lines_of(document))
+
+
+def test_a_page_never_ends_on_a_hyphen_the_plan_chose():
+    """A page boundary shown to the watcher (`Deferral`): a paragraph whose chosen line ends a
+    page on a hyphen has its breaks from that page on chosen again, and the page made again."""
+    def last_lines(document):
+        return [[engine.box_text(i.box) for i in engine.flow_items([page]) if engine.is_line(i.box)][-1]
+                for page in engine.page_boxes(document)[:-1]]
+
+    def words(document):
+        return "".join(engine.box_text(page) for page in engine.page_boxes(document)).replace("\u2010", "")
+
+    long_words = ("the counterrevolutionary bureaucratization of administrative institutions "
+                  "and collectivization accompanied industrialization ") * 8
+    cases = ((n, w) for w in (150, 130, 120) for n in range(20))
+    for lines_before, width in cases:
+        html = '<div lang="en">' + "<p>Line.</p>" * lines_before + f"<p>{long_words}</p></div>"
+        css = JUSTIFIED + f"body {{ width: {width}px }}"
+        with engine.paragraph_breaking():
+            plain = render(html, css)
+        if any(line.rstrip().endswith("\u2010") for line in last_lines(plain)):
+            break
+    else:
+        pytest.skip("no page of these texts ends on a hyphen in this face")
+    with engine.paragraph_breaking(), Deferral():
+        fixed = render(html, css)
+    assert not any(line.rstrip().endswith("\u2010") for line in last_lines(fixed))
+    assert "".join(words(fixed).split()) == "".join(words(plain).split())

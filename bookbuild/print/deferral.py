@@ -38,7 +38,8 @@ class Deferral:
         self._watching.__exit__(*exc)
 
     def boundary(self, root_box, pages: list, index: int) -> bool:
-        return defer_figures(root_box, pages, index, self.moved)
+        return defer_figures(root_box, pages, index, self.moved) or \
+            engine.avoid_hyphen_at_page_end(pages, index)
 
 
 def defer_figures(root_box, pages: list, boundary: int, moved: list | None = None) -> bool:

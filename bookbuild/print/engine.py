@@ -14,6 +14,8 @@ from ..fonts import FOLDER as FONTS_FOLDER
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
 STYLES = (PACKAGE_ROOT / "styles" / "base.css", PACKAGE_ROOT / "styles" / "print.css")
+# Added to an edition's page CSS when its paragraphs are broken whole (`line_breaking`).
+PARAGRAPHS_CSS = PACKAGE_ROOT / "styles" / "print-paragraphs.css"
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), FONTS_FOLDER)
 PX_TO_PT = 0.75
 # The WeasyPrint internals used here, each with a test in tests/test_engine.py (so an
@@ -401,3 +403,375 @@ def element_tag(box) -> str:
 
 def element_of(box):
     return box.element
+
+
+# --- whole-paragraph line breaking (linebreak.py chooses, WeasyPrint sets) ----------------
+# WeasyPrint fills a line greedily: it ends the line at the last break (a space, a dash, or a
+# hyphenation point it tries on the next word) whose text fits the width it is given. So each
+# line of a justified paragraph is given the natural width of the line linebreak.py chose,
+# plus a little (SLACK): the last break that fits is then the chosen one, and WeasyPrint
+# justifies the line to the full measure as usual. The words, the text layer and the boxes
+# stay WeasyPrint's own. Internals used (each tested in tests/test_engine.py):
+# `weasyprint.layout.inline.split_inline_box` (wrapped), `skip_first_whitespace`, skip stacks
+# ({child index: ...}, a text box's {byte offset: None}), `text.line_break.create_layout`,
+# `line_size`, the layout's Pango log attributes and `pango_layout_index_to_pos` (declared here).
+
+SLACK = 0.5  # px (3/8 pt): far less than the narrowest letter, more than rounding
+
+
+@dataclass
+class BreakingStats:
+    """Paragraphs set by linebreak.py in this process, and lines WeasyPrint set otherwise."""
+
+    paragraphs: int = 0
+    lines: int = 0
+    mismatched: int = 0
+    greedy: int = 0
+
+
+STATS = BreakingStats()
+_BREAKING: list = []
+
+
+@contextmanager
+def paragraph_breaking(unbreakable: frozenset = frozenset()):
+    """While active, justified paragraphs laid out in this process get the breaks of least
+    demerits; words in `unbreakable` (personal names) are never hyphenated."""
+    _install_breaking()
+    _BREAKING.append(unbreakable)
+    try:
+        yield STATS
+    finally:
+        _BREAKING.remove(unbreakable)
+
+
+def _install_breaking() -> None:
+    import weasyprint.layout.inline as inline
+    from weasyprint.formatting_structure import boxes
+    from weasyprint.text.ffi import ffi
+
+    if getattr(inline.split_inline_box, "chosen_breaks", False):
+        return
+    ffi.cdef("void pango_layout_index_to_pos (PangoLayout *layout, int index_, PangoRectangle *pos);")
+    original = inline.split_inline_box
+
+    def split_inline_box(context, box, position_x, max_x, bottom_space, skip_stack, *rest):
+        if not _BREAKING or not isinstance(box, boxes.LineBox) or box.style["text_align_all"] != "justify":
+            return original(context, box, position_x, max_x, bottom_space, skip_stack, *rest)
+        plan, start = _plan_for(context, box, position_x, max_x, skip_stack)
+        width = plan.widths.get(start) if plan is not None else None
+        if width is None:
+            return original(context, box, position_x, max_x, bottom_space, skip_stack, *rest)
+        # The lists WeasyPrint collects the line's boxes in, as they were (for a second try).
+        collected = [(a, len(a)) for a in rest if isinstance(a, list)]
+        result = original(context, box, position_x, position_x + width + SLACK,
+                          bottom_space, skip_stack, *rest)
+        # A line chosen wider than the measure has its spaces narrowed (see text_align below);
+        # the line's start finds it in the plan again (avoid_hyphen_at_page_end).
+        result[0].chosen_width = max_x - position_x
+        result[0].chosen_start = start
+        resume = result[1]
+        got = _offset(box, inline.skip_first_whitespace(box, resume)) if resume is not None else None
+        if got != plan.ends[start]:
+            # This line and the rest of the paragraph as WeasyPrint would set them: a run Pango
+            # cannot wrap may have ended the line far before the chosen break.
+            STATS.mismatched += 1
+            box.chosen_plan = False
+            for items, size in collected:
+                del items[size:]
+            return original(context, box, position_x, max_x, bottom_space, skip_stack, *rest)
+        return result
+
+    original_align = inline.text_align
+
+    def text_align(context, line, available_width, last):
+        if not last and line.width > available_width and getattr(line, "chosen_width", None):
+            inline.justify_line(context, line, available_width - line.width)
+            return 0
+        return original_align(context, line, available_width, last)
+
+    split_inline_box.chosen_breaks = True
+    inline.split_inline_box = split_inline_box
+    inline.text_align = text_align
+
+
+def _plan_for(context, box, position_x, max_x, skip_stack):
+    """The paragraph's plan (made at its first line) and the offset the line starts at."""
+    import weasyprint.layout.inline as inline
+
+    start = _offset(box, inline.skip_first_whitespace(box, skip_stack))
+    plan = getattr(box, "chosen_plan", None)
+    if plan is None and skip_stack is None:
+        indent = box.text_indent or 0
+        plan = _paragraph_plan(context, box, max_x - position_x, max_x - position_x + indent, start)
+        box.chosen_plan = plan or False
+        STATS.paragraphs += bool(plan)
+        STATS.greedy += not plan
+        STATS.lines += plan.lines if plan else 0
+    return plan or None, start
+
+
+def _offset(box, skip_stack) -> int:
+    """The byte offset in the paragraph's text (its in-flow text boxes, in order) where a
+    skip stack points."""
+    from weasyprint.formatting_structure import boxes
+
+    if skip_stack is None or skip_stack == "continue":
+        return 0
+    (index, deeper), = skip_stack.items()
+    if isinstance(box, boxes.TextBox):
+        return index
+    before = sum(_text_bytes(child) for child in box.children[:index])
+    return before + (_offset(box.children[index], deeper) if index < len(box.children) else 0)
+
+
+def _text_bytes(box) -> int:
+    from weasyprint.formatting_structure import boxes
+
+    if isinstance(box, boxes.TextBox):
+        return len(box.text.encode())
+    if isinstance(box, (boxes.InlineBox, boxes.LineBox)):
+        return sum(_text_bytes(child) for child in box.children if child.is_in_normal_flow())
+    return 0
+
+
+def _runs(box, out: list) -> bool:
+    """The paragraph's text boxes in order; False if it holds anything else in its lines
+    (an image, an inline block), which linebreak.py does not measure."""
+    from weasyprint.formatting_structure import boxes
+
+    for child in box.children:
+        if isinstance(child, boxes.TextBox):
+            out.append(child)
+        elif isinstance(child, boxes.InlineBox):
+            if not _runs(child, out):
+                return False
+        elif child.is_in_normal_flow():
+            return False
+    return True
+
+
+def _paragraph_plan(context, box, first_width: float, width: float, start: int):
+    from .linebreak import choose
+
+    runs: list = []
+    if not _runs(box, runs) or not runs or any(r.style["white_space"] not in ("normal", "nowrap") for r in runs):
+        return None
+    breaks = _measured_breaks(context, runs, start, _BREAKING[-1])
+    if breaks is None or len(breaks) < 2:
+        return None
+    style = runs[0].style
+    space = _measure(context, "x x", style) - _measure(context, "xx", style)
+    plan = choose(breaks, first_width, width, space)
+    if plan is not None:
+        _refine(context, plan, breaks, runs)
+        plan.remake = (context, breaks, runs, first_width, width, space)
+    return plan
+
+
+def avoid_hyphen_at_page_end(pages: list, boundary: int) -> bool:
+    """When the page before `boundary` ends on a line its paragraph's plan hyphenated, the
+    paragraph's breaks from its first line on that page are chosen again without that one
+    (the plan is shared with the box tree's line box, which keeps it); True when they were,
+    and the page is to be made again."""
+    from dataclasses import replace as copied
+
+    from .linebreak import choose
+
+    lines = [i.box for i in flow_items([pages[boundary - 1]]) if not i.footnote and is_line(i.box)]
+    if not lines or not box_text(lines[-1]).rstrip().endswith("\u2010"):
+        return False
+    plan = getattr(lines[-1], "chosen_plan", None)
+    start = getattr(lines[-1], "chosen_start", None)
+    if not plan or start is None or plan.ends.get(start) in plan.forbidden:
+        return False
+    first = next(getattr(l, "chosen_start") for l in lines if getattr(l, "chosen_plan", None) is plan)
+    context, breaks, runs, first_width, width, space = plan.remake
+    plan.forbidden.add(plan.ends[start])
+    at = next(i for i, b in enumerate(breaks) if b.offset == first)
+    rest = [copied(breaks[at], kind="first")] + \
+        [b for b in breaks[at + 1:] if b.offset not in plan.forbidden]
+    again = choose(rest, first_width if at == 0 else width, width, space)
+    if again is None:
+        return False
+    _refine(context, again, rest, runs)
+    for table in (plan.widths, plan.ends):
+        for offset in [o for o in table if o >= first]:
+            del table[offset]
+    plan.widths.update(again.widths)
+    plan.ends.update(again.ends)
+    return True
+
+
+_WORD = None
+
+
+def _cluster_positions(line) -> dict[int, float]:
+    """x (px) where each glyph cluster of a laid-out Pango line starts, by byte offset: one walk
+    over the glyphs, where asking Pango index by index costs 20 µs a time."""
+    from weasyprint.text.ffi import FROM_UNITS, ffi
+
+    positions: dict[int, float] = {}
+    x = 0
+    run = line.runs
+    while run != ffi.NULL:
+        item = run.data
+        run = run.next
+        glyphs = item.glyphs
+        offset, clusters, infos = item.item.offset, glyphs.log_clusters, glyphs.glyphs
+        for i in range(glyphs.num_glyphs):
+            positions.setdefault(offset + clusters[i], x * FROM_UNITS)
+            x += infos[i].geometry.width
+    return positions
+
+
+def _measured_breaks(context, runs: list, start: int, unbreakable: frozenset):
+    """Every place a line of the paragraph may end, measured with the paragraph's own Pango
+    layouts (one per text box, so as WeasyPrint measures): spaces and Pango's other break
+    opportunities (after a hyphen or a dash), and the hyphenation points WeasyPrint would try
+    (Pyphen with the box's `hyphenate-limit-chars`), less those in `unbreakable` words."""
+    from weasyprint.text.ffi import FROM_UNITS, ffi, pango
+    from weasyprint.text.line_break import create_layout, line_size
+
+    from .linebreak import EXPLICIT_PENALTY, Break
+
+    breaks = [Break(start, 0.0, 0.0, 0, 0, "first")]
+    origin, offset, spaces = 0.0, 0, 0
+    rect = ffi.new("PangoRectangle *")
+    for run in runs:
+        text, style = run.text, run.style
+        if not text:
+            continue
+        layout = create_layout(text, style, context, None, 0)
+        line = layout.get_first_line()[0]
+        run_width, _ = line_size(line, style)
+        at_cluster = _cluster_positions(line)
+        byte_at = [0]
+        for ch in text:
+            byte_at.append(byte_at[-1] + len(ch.encode()))
+        counted = [spaces]
+        for ch in text:
+            counted.append(counted[-1] + (ch in " \u00a0"))
+
+        def x(k, origin=origin, layout=layout, byte_at=byte_at, at_cluster=at_cluster):
+            if k >= len(text):
+                return origin + run_width
+            found = at_cluster.get(byte_at[k])
+            if found is None:  # inside a ligature: Pango shares its width out
+                pango.pango_layout_index_to_pos(layout.layout, byte_at[k], rect)
+                return origin + rect.x * FROM_UNITS
+            return origin + found
+
+        if offset <= start < offset + byte_at[-1]:
+            k = byte_at.index(start - offset)
+            breaks[0] = Break(start, x(k), x(k), counted[k], counted[k], "first")
+        if style["white_space"] == "normal":
+            attrs = pango.pango_layout_get_log_attrs_readonly(layout.layout, ffi.NULL)
+            opportunities = [0] + [k for k in range(1, len(text)) if attrs[k].is_line_break]
+            for k in range(1, len(text) + 1):
+                at = offset + byte_at[k]
+                if at <= start or not (attrs[k].is_line_break or k == len(text) and text[-1] == " "):
+                    continue
+                if text[k - 1] == " ":
+                    breaks.append(Break(at, x(k - 1), x(k), counted[k - 1], counted[k], "space"))
+                elif k < len(text):
+                    breaks.append(Break(at, x(k), x(k), counted[k], counted[k], "explicit",
+                                        EXPLICIT_PENALTY, hyphenated=text[k - 1] in "-\u2010"))
+            breaks.extend(_hyphenation(context, run, x, byte_at, counted, offset, start, unbreakable,
+                                       opportunities))
+        origin += run_width
+        offset += byte_at[-1]
+        spaces = counted[-1]
+    breaks.sort(key=lambda b: b.offset)
+    last = breaks[-1] if breaks[-1].offset == offset else None
+    if last is not None and last.kind == "space":
+        breaks.pop()
+    end_x = max(b.end for b in breaks) if last is None else last.end
+    breaks.append(Break(offset, origin if last is None else end_x, origin, spaces, spaces, "last"))
+    return breaks
+
+
+def _hyphenation(context, run, x, byte_at, counted, offset: int, start: int, unbreakable,
+                 opportunities: list[int]):
+    """The hyphenation points of a text box's words, as WeasyPrint's Pyphen would find them:
+    only in the first word after a break opportunity (`opportunities`, character indices),
+    which is the one WeasyPrint tries ("School” (evidently" has no break before the
+    parenthesis, so "evidently" is never tried there)."""
+    from bisect import bisect_right
+
+    import re
+
+    import pyphen
+
+    from .linebreak import HYPHEN_PENALTY, Break
+
+    global _WORD
+    style, text = run.style, run.text
+    if style["hyphens"] != "auto" or not style["lang"]:
+        return []
+    lang = pyphen.language_fallback(style["lang"])
+    if not lang:
+        return []
+    total, left, right = style["hyphenate_limit_chars"]
+    key = (lang, left, right, total)
+    if key not in context.dictionaries:
+        context.dictionaries[key] = pyphen.Pyphen(lang=lang, left=left, right=right)
+    dictionary = context.dictionaries[key]
+    _WORD = _WORD or re.compile(r"[^\W\d_](?:[^\W\d_]|[’'](?=[^\W\d_]))*")
+    hyphen = _measure(context, style["hyphenate_character"], style)
+    found = []
+    for match in _WORD.finditer(text):
+        word = match.group()
+        if len(word) < total or word in unbreakable or re.sub(r"[’']s$", "", word) in unbreakable:
+            continue
+        opening = opportunities[bisect_right(opportunities, match.start()) - 1]
+        if any(c.isalnum() for c in text[opening:match.start()]):
+            continue
+        token_end = text.find(" ", match.end())
+        token_end = len(text) if token_end < 0 else token_end
+        for position in dictionary.positions(word):
+            k = match.start() + position
+            if offset + byte_at[k] <= start:
+                continue
+            detail = (style, text[match.start():k], text[k:token_end], x(match.start()), x(token_end))
+            found.append(Break(offset + byte_at[k], x(k) + hyphen, x(k), counted[k], counted[k],
+                               "hyphen", HYPHEN_PENALTY, detail, hyphenated=True))
+    return found
+
+
+_MEASURED: dict = {}
+
+
+def _measure(context, text: str, style) -> float:
+    """The natural width of `text` set alone in `style`, in px (cached per face and size)."""
+    from weasyprint.text.line_break import create_layout, line_size
+
+    face = (style["font_family"], style["font_size"], style["font_style"], style["font_weight"],
+            style["font_variant_caps"], style["font_variant_numeric"], style["letter_spacing"],
+            style["word_spacing"], style["lang"], style["font_kerning"])
+    key = (text, repr(face))
+    if key not in _MEASURED:
+        layout = create_layout(text, style, context, None, 0)
+        _MEASURED[key] = line_size(layout.get_first_line()[0], style)[0]
+    return _MEASURED[key]
+
+
+def _refine(context, plan, breaks, runs) -> None:
+    """The chosen lines that end or start inside a word measured exactly: the part before the
+    hyphen set with the hyphen, the part after it set alone, as WeasyPrint will set them."""
+    for a, b in plan.chain:
+        begin, end = a.start, b.end
+        if a.kind == "hyphen":
+            style, _, after, _, token_end = a.detail
+            begin = token_end - _measure(context, after, style)
+        if b.kind == "hyphen":
+            style, before, _, word_start, _ = b.detail
+            end = word_start + _measure(context, before + style["hyphenate_character"], style)
+        plan.widths[a.offset] = end - begin
+
+
+def _runs_of(box) -> list:
+    """A paragraph's text boxes, in order."""
+    out: list = []
+    _runs(box, out)
+    return out

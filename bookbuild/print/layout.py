@@ -20,7 +20,7 @@ from ..config import display_path
 from ..errors import Problems
 from ..model import BODY_ROLES, FRONT_ROLES, Book, Edition, Unit
 from .assemble import Metadata, Outline, Sheet, assemble
-from .engine import PACKAGE_ROOT
+from .engine import PACKAGE_ROOT, PARAGRAPHS_CSS
 from .parts import Job, PartPDF, Pool
 from ..letters import letters
 from ..transform import BLOCKS
@@ -230,7 +230,9 @@ def render_part(env: Environment, book: Book, edition: Edition, part: Part,
     """A part's HTML for print; with `mentions`, the index mentions of a unit are taken out of
     the text into that list (see unwrap_mentions)."""
     context = {"book": book, "edition": edition, "numbering": part.numbering, "title": part.title,
-               "inline": {k: Markup(v) for k, v in book.inline_html.items()}, **part.context}
+               "inline": {k: Markup(v) for k, v in book.inline_html.items()},
+               "typesetting": {"line_breaking": edition.line_breaking,
+                               "unbreakable": " ".join(personal_names(book))}, **part.context}
     if part.template == "front.html.j2":
         c = book.config
         context["copyright_lines"] = [Markup(book.inline_html.get(f"copyright_page.{i}", html.escape(s)))
@@ -239,12 +241,54 @@ def render_part(env: Environment, book: Book, edition: Edition, part: Part,
                                 for i, s in enumerate(c.cip)]
     if part.unit is not None:
         unit = part.unit
-        context.update(unit=unit, title_html=Markup(unit.title_html),
+        context.update(unit=unit, title_html=balanced_title(unit.title_html),
                        body=Markup(unit_body(book, unit, edition.notes, mentions, edition.missing_art)),
                        endnotes=[] if edition.notes == "footnotes" else
                        [{"id": n.id, "number": n.number, "ref_ids": n.ref_ids, "html": Markup(n.html)}
                         for n in unit.notes])
-    return env.get_template(part.template).render(**context)
+    return numero_apart(env.get_template(part.template).render(**context))
+
+
+# Pango (as WeasyPrint 70 uses it) finds no place to wrap a run of text holding "№" that is too
+# long for its line: WeasyPrint then ends the line before the run, and a note opening
+# "Biulleten’ oppozitsii, 1929, № 1–2, …" set its title alone across the measure. In a span of
+# its own the sign is a run of its own, and the text around it wraps. Print only; "№" is no
+# letter or digit, so index offsets do not move.
+_NUMERO = re.compile(r"№(?![^<]*>)")
+
+
+def numero_apart(html_text: str) -> str:
+    return _NUMERO.sub('<span class="numero">№</span>', html_text)
+
+
+def balanced_title(fragment: str) -> Markup:
+    """A title's HTML with its last two words joined by a no-break space, so that a title that
+    needs two lines never leaves one word alone on the last (in the text and the contents)."""
+    pieces = re.split(r"(<[^>]*>)", fragment.strip())
+    for i in range(len(pieces) - 1, -1, -1):
+        text = pieces[i]
+        at = text.rfind(" ")
+        if not text.startswith("<") and at >= 0:
+            pieces[i] = text[:at] + "\u00a0" + text[at + 1:]
+            break
+    return Markup("".join(pieces))
+
+
+def personal_names(book: Book) -> list[str]:
+    """The words of the people's names (the name index and the biographies): words no line
+    break may hyphenate."""
+    texts = [t for h in book.index for t in (h.heading, *h.forms)]
+    texts += [t for p in book.people for t in (p.surname, p.given_names, p.patronymic, p.alias)]
+    return sorted({w for t in texts for w in re.split(r"[\s,.()\[\]]+", t or "")
+                   if len(w) > 2 and w[0].isupper()})
+
+
+def breaking_summary(results) -> str:
+    """How the parts' paragraphs were broken: whole (linebreak.py), and the lines WeasyPrint
+    set otherwise than chosen (0 when every chosen break held)."""
+    paragraphs, lines, mismatched, greedy = (sum(r.breaking[i] for r in results) for i in range(4))
+    return (f"line breaking: {paragraphs} paragraphs broken whole ({lines} lines, {mismatched} "
+            f"set otherwise than chosen), {greedy} left to WeasyPrint")
 
 
 def page_css(edition: Edition) -> str:
@@ -255,7 +299,8 @@ def page_css(edition: Edition) -> str:
     from ..fonts import bold_faces, font_face_css
 
     width, height = edition.trim
-    return f"@page {{ size: {width:.3f}pt {height:.3f}pt; }}\n" + font_face_css(bold_faces())
+    paragraphs = PARAGRAPHS_CSS.read_text(encoding="utf-8") if edition.line_breaking == "paragraph" else ""
+    return f"@page {{ size: {width:.3f}pt {height:.3f}pt; }}\n" + font_face_css(bold_faces()) + paragraphs
 
 
 # --- the page sequence --------------------------------------------------------------------
@@ -353,7 +398,7 @@ def contents_entries(book: Book, parts: list[Part], slots: list[Slot] | None,
         entries.append({
             "kind": unit.role if unit else part.key, "gap": previous is not None and group != previous,
             "number": unit.number if unit and unit.role == "chapter" and unit.number else "",
-            "title": Markup(unit.title_html) if unit else part.title,
+            "title": balanced_title(unit.title_html) if unit else part.title,
             "target": part.key, "folio": folio})
         previous = group
     return entries
@@ -487,6 +532,8 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
         contents.context = {"entries": contents_entries(book, parts, None, None)}
         note(f"laying out {len(parts) - (index is not None)} parts on {pool.workers} worker(s)")
         results = pool.run([job(p) for p in parts if p is not index])
+        if edition.line_breaking == "paragraph":
+            note(breaking_summary(results.values()))
         for round_ in range(1, 4):
             note(f"contents, index and running heads from the page map (round {round_})")
             counts = {key: r.pages for key, r in results.items()}

@@ -51,10 +51,10 @@ def layout_inputs(*labels: object) -> Inputs:
     styles and templates, the versions of LAYOUT_PACKAGES, and the font files of the faces."""
     from ..fonts import FOLDER as BOLD_FACES
     from .checks import FONT_DIR
-    from .engine import PACKAGE_ROOT, STYLES
+    from .engine import PACKAGE_ROOT, PARAGRAPHS_CSS, STYLES
 
     inputs = Inputs(*labels).modules("bookbuild.print").packages(*LAYOUT_PACKAGES)
-    for path in STYLES:
+    for path in (*STYLES, PARAGRAPHS_CSS):
         inputs.file(path, path.relative_to(PACKAGE_ROOT).as_posix())
     inputs.text("templates").tree(PACKAGE_ROOT / "templates" / "print")
     return inputs.text("fonts").tree(FONT_DIR).tree(BOLD_FACES)

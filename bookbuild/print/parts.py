@@ -7,7 +7,8 @@ import os
 import re
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -63,6 +64,9 @@ class PartPDF:
     passes: int = 0
     # Figures set after the blocks that followed them: (figure id, blocks moved ahead of it).
     moved: list[tuple[str, int]] = field(default_factory=list)
+    # Whole-paragraph line breaking: paragraphs set so, their lines, lines WeasyPrint set
+    # otherwise, paragraphs left to WeasyPrint.
+    breaking: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
 
 
 # --- one part, in whichever process runs it ----------------------------------------------
@@ -70,10 +74,15 @@ class PartPDF:
 def lay_out(job: Job) -> PartPDF:
     """Lay out one part and write its PDF; links into other parts are handed back, not dropped."""
     started = time.monotonic()
+    names = _unbreakable(job.html)
     with engine.collected_warnings() as messages:
-        with Deferral() as deferral:
+        before = replace(engine.STATS)
+        with Deferral() as deferral, \
+                engine.paragraph_breaking(names) if names is not None else nullcontext():
             document = engine.render(job.html, job.page_css, job.repository)
         result = PartPDF(job.key, b"", len(document.pages), passes=deferral.passes, moved=deferral.moved)
+        result.breaking = [getattr(engine.STATS, f) - getattr(before, f)
+                           for f in ("paragraphs", "lines", "mismatched", "greedy")]
         pages = len(document.pages)
         # The second half goes to a forked copy of this process to be written (see engine.write).
         half = pages // 2 if job.split and pages >= SPLIT_PAGES else pages
@@ -108,6 +117,17 @@ def lay_out(job: Job) -> PartPDF:
     result.warnings = messages
     result.seconds = time.monotonic() - started
     return result
+
+
+_LINE_BREAKING = re.compile(r'<meta name="bookbuild-line-breaking" content="paragraph">\s*'
+                            r'<meta name="bookbuild-unbreakable" content="([^"]*)">')
+
+
+def _unbreakable(html: str) -> frozenset | None:
+    """The words never hyphenated when the part asks for whole-paragraph line breaking
+    (templates/print/base.html.j2), else None."""
+    found = _LINE_BREAKING.search(html, 0, 20000)
+    return frozenset(found.group(1).split()) if found else None
 
 
 # Print's own words, which no other edition has: an absent photograph's frame, the contents'

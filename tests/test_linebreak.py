@@ -1,0 +1,82 @@
+"""Whole-paragraph line breaking (bookbuild/print/linebreak.py) on synthetic paragraphs."""
+from __future__ import annotations
+
+from bookbuild.print.linebreak import Break, choose
+
+SPACE = 3.0
+
+
+def paragraph(words: list[str], hyphens: dict[int, int] | None = None) -> list[Break]:
+    """Breaks of a paragraph of words set in a fixed-width face (a letter is 6 units wide),
+    `hyphens` giving, per word index, one hyphenation point (letters before it)."""
+    hyphens = hyphens or {}
+    breaks, x, spaces, offset = [Break(0, 0.0, 0.0, 0, 0, "first")], 0.0, 0, 0
+    for n, word in enumerate(words):
+        if n in hyphens:
+            k = hyphens[n]
+            breaks.append(Break(offset + k, x + 6 * k + 4, x + 6 * k, spaces, spaces, "hyphen", 100,
+                                hyphenated=True))
+        x += 6 * len(word)
+        offset += len(word)
+        if n < len(words) - 1:
+            breaks.append(Break(offset + 1, x, x + SPACE, spaces, spaces + 1, "space"))
+            x += SPACE
+            spaces += 1
+            offset += 1
+    breaks.append(Break(offset, x, x, spaces, spaces, "last"))
+    return breaks
+
+
+def lines(plan, breaks) -> list[tuple[int, int]]:
+    return [(a.offset, b.offset) for a, b in plan.chain]
+
+
+def test_a_loose_line_is_avoided_by_breaking_earlier():
+    # Greedy fills "aaaa bbbb cccc" (87) into 90 and leaves "dddddddddddddd" alone on a very loose
+    # line; whole-paragraph breaking evens the lines out.
+    words = ["aaaa", "bbbb", "cccc", "dddddddddddd", "ee", "ff", "gg", "hh", "ii"]
+    breaks = paragraph(words)
+    plan = choose(breaks, 90.0, 90.0, SPACE)
+    assert plan is not None
+    assert max(plan.stretches[:-1]) < 8  # r of every line but the last
+
+
+def test_no_hyphen_while_the_lines_can_do_without():
+    words = ["aaaa", "bbbb", "cccc", "dddd", "eeee", "ffff", "gggg", "hhhh"]
+    breaks = paragraph(words, hyphens={3: 2, 5: 2})
+    plan = choose(breaks, 57.0, 57.0, SPACE)
+    assert plan is not None and not any(b.hyphenated for _, b in plan.chain)
+
+
+def test_at_most_two_hyphenated_lines_running():
+    # Every line could end on a hyphen; no three in a row do.
+    words = ["aaaaaaaa"] * 12
+    breaks = paragraph(words, hyphens={n: 4 for n in range(12)})
+    plan = choose(breaks, 80.0, 80.0, SPACE)
+    assert plan is not None
+    run = longest = 0
+    for _, b in plan.chain:
+        run = run + 1 if b.hyphenated else 0
+        longest = max(longest, run)
+    assert longest <= 2
+
+
+def test_spaces_shrink_a_fifth_at_most():
+    # Eight words of 24 and 7 spaces take 213: into 211.5 when a space may lose 0.6, not 208.
+    words = ["aaaa"] * 8 + ["bbbb"] * 4
+    assert choose(paragraph(words), 211.5, 211.5, SPACE).widths == {0: 213.0}
+    assert choose(paragraph(words), 208.0, 208.0, SPACE).widths == {0: 186.0}
+
+
+def test_nothing_fits_gives_no_plan():
+    assert choose(paragraph(["aaaaaaaaaaaaaaaaaaaa", "bb"]), 50.0, 50.0, SPACE) is None
+
+
+def test_a_run_of_hyphens_goes_on_from_a_hyphenated_line_before():
+    # Chosen again from a line that follows a hyphenated one: one more hyphen at most, then none.
+    words = ["aaaaaaaa"] * 12
+    breaks = paragraph(words, hyphens={n: 4 for n in range(12)})
+    breaks[0].hyphenated = True
+    plan = choose(breaks, 80.0, 80.0, SPACE)
+    ends = [b.hyphenated for _, b in plan.chain]
+    assert not (ends[0] and ends[1])

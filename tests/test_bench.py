@@ -42,9 +42,12 @@ def edit(book: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def cold(tmp_path_factory) -> tuple[Path, bytes, str]:
-    """The mini-book built once from nothing: repository, EPUB bytes, messages."""
+def cold(tmp_path_factory, mini_pdf) -> tuple[Path, bytes, str]:
+    """The mini-book's EPUB built once, from nothing but the print parts of the session's
+    layout (tests/conftest.py): repository, EPUB bytes, messages. (`fresh` below is built
+    from nothing at all, so an incremental build is still compared with a cold one.)"""
     repo = copy_book(tmp_path_factory.mktemp("cold") / "repo")
+    shutil.copytree(mini_pdf.parts, repo / "build" / "cache" / "print")
     proc = subprocess.run([sys.executable, "build.py", "epub", "--book", str(repo / "book")],
                           cwd=Path(__file__).parent.parent, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

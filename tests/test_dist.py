@@ -59,10 +59,13 @@ def files_of(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory) -> Path:
-    """One release of the two-edition book, validators included."""
+def release(tmp_path_factory, mini_pdf) -> Path:
+    """One release of the two-edition book, validators included; its cache starts with the
+    parts of the session's layout (tests/conftest.py) that the paperback shares, and
+    test_two_builds_are_byte_identical builds it again from nothing."""
     tmp = tmp_path_factory.mktemp("dist")
     repo = make_repo(tmp)
+    shutil.copytree(mini_pdf.parts, tmp / "cache" / "print")
     assert dist(repo, tmp / "cache") == 0
     return repo / "dist" / "2.0.0"
 

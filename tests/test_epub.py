@@ -243,14 +243,10 @@ def test_without_first_words_pages_still_hold_their_anchors(repo, tmp_path):
     assert seen == len(page_map["labels"])
 
 
-def test_the_pdf_builds_page_map_is_used_by_default(tmp_path):
-    pytest.importorskip("bookbuild.print", reason="the print build is not there yet")
-    repo = copy_book(tmp_path)
-    assert main(["-q", "pdf", "--book", str(repo / "book")]) == 0
-    page_map = json.loads((repo / "build" / "cache" / "pagemap.json").read_text(encoding="utf-8"))
-    out = tmp_path / "book.epub"
-    assert build(repo / "book", out) == 0
-    files = read(out)
+def test_the_pdf_builds_page_map_is_used_by_default(mini_pdf, mini_epub):
+    """`build.py pdf`, then `build.py epub` with no page map named (tests/conftest.py)."""
+    page_map = json.loads((mini_pdf.cache / "pagemap.json").read_text(encoding="utf-8"))
+    files = read(mini_epub)
     page_list = xhtml(files, "nav.xhtml").find(".//x:nav[@epub:type='page-list']", NS)
     assert [a.text for a in page_list.iter("{*}a")] == [p["label"] for p in page_map["pages"]]
     after = text_after_markers(files)
@@ -744,22 +740,22 @@ def check_index_is_printed_one(files: dict[str, bytes], pdf: Path, page_map: dic
     return sum(len(locs) for locs in ebook.values())
 
 
-def test_index_locators_are_the_printed_ones(tmp_path):
-    """The mini-book through the PDF build, then the EPUB: its index carries the print
-    index's locators (ranges, the biography's page) linking the same mentions."""
+def test_index_locators_are_the_printed_ones(mini_pdf, tmp_path):
+    """The mini-book through the PDF build (the session's, tests/conftest.py), then the EPUB:
+    its index carries the print index's locators (ranges, the biography's page) linking the
+    same mentions."""
     from bookbuild import epub
     from bookbuild.read import read_book
     from bookbuild.transform import transform
 
-    repo = copy_book(tmp_path)
-    assert main(["-q", "pdf", "--book", str(repo / "book")]) == 0
-    raw = (repo / "build" / "cache" / "pagemap.json").read_bytes()
+    raw = (mini_pdf.cache / "pagemap.json").read_bytes()
     page_map = json.loads(raw)
     placed: list = []
     out = tmp_path / "book.epub"
-    out.write_bytes(epub.build(transform(read_book(repo / "book")), epub.parse_page_map(raw), None, placed))
+    out.write_bytes(epub.build(transform(read_book(mini_pdf.book, tmp_path / "cache")), epub.parse_page_map(raw),
+                               None, placed))
     files = read(out)
-    compared = check_index_is_printed_one(files, repo / "build" / "mini-book.pdf", page_map)
+    compared = check_index_is_printed_one(files, mini_pdf.output(".pdf"), page_map)
     texts = [t for locs in ebook_index(files).values() for _, t in locs]
     assert compared > 10 and any("–" in t for t in texts)
     assert [a for li in xhtml(files, "index.xhtml").iter("{*}a") if "bio" in (li.get("class") or "")

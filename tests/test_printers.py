@@ -18,10 +18,14 @@ MINI = FIXTURES / "mini-book"
 PT = 72.0
 
 
-def mini_copy(tmp: Path, printer: str = "ingramspark") -> Path:
-    """The mini-book (no release settings) with its paperback sent to `printer`."""
+def mini_copy(tmp: Path, laid_out=None, printer: str = "ingramspark") -> Path:
+    """The mini-book (no release settings) with its paperback sent to `printer`; with
+    `laid_out` (the session's layout, tests/conftest.py) its cache holds those parts, so
+    only what a test changes is laid out again."""
     root = tmp / "repo"
     shutil.copytree(MINI, root, ignore=shutil.ignore_patterns("build", "dist"))
+    if laid_out is not None:
+        shutil.copytree(laid_out.parts, root / "build" / "cache" / "print")
     path = root / "book" / "book.yaml"
     edit(path, "  paperback: {format: print,", f"  paperback: {{format: print, printer: {printer},")
     return root / "book"
@@ -68,15 +72,15 @@ def test_a_broken_profile_is_located(tmp_path, monkeypatch):
 
 # --- interiors --------------------------------------------------------------------------------
 
-def test_the_mini_books_interior_meets_both_printers(tmp_path, capsys):
+def test_the_mini_books_interior_meets_both_printers(mini_pdf, tmp_path, capsys):
     for printer in printers.names():
-        book = mini_copy(tmp_path / printer, printer)
+        book = mini_copy(tmp_path / printer, mini_pdf, printer)
         code, err = pdf(book, capsys)
         assert code == 0 and " K0" not in err, err
 
 
-def test_a_heading_moved_into_the_margin_is_refused(tmp_path, capsys):
-    book = mini_copy(tmp_path)
+def test_a_heading_moved_into_the_margin_is_refused(mini_pdf, tmp_path, capsys):
+    book = mini_copy(tmp_path, mini_pdf)
     edit(book / "text" / "02-the-opposition-in-exile.md", "{#the-opposition-in-exile}\n\n",
          "{#the-opposition-in-exile}\n\n## Exile {style=\"margin-left: -0.6in\"}\n\n")
     yaml_line = next(n for n, line in enumerate((book / "book.yaml").read_text().splitlines(), 1)
@@ -88,8 +92,8 @@ def test_a_heading_moved_into_the_margin_is_refused(tmp_path, capsys):
                      r"\(printer ingramspark: IngramSpark\): page 5: inside 0\.2\d+ in \(\"Exile", err), err
 
 
-def test_a_trim_the_printer_does_not_offer_is_refused(tmp_path, capsys):
-    book = mini_copy(tmp_path, "kdp")
+def test_a_trim_the_printer_does_not_offer_is_refused(mini_pdf, tmp_path, capsys):
+    book = mini_copy(tmp_path, mini_pdf, "kdp")
     line = edit(book / "book.yaml", "binding: paperback, trim: 6x9in", "binding: paperback, trim: 6.3x9in")
     code, err = pdf(book, capsys)
     assert code == 1
@@ -97,8 +101,8 @@ def test_a_trim_the_printer_does_not_offer_is_refused(tmp_path, capsys):
                      r"\(printer kdp: Amazon KDP\)", err), err
 
 
-def test_an_unknown_printer_is_named(tmp_path, capsys):
-    book = mini_copy(tmp_path, "lulu")
+def test_an_unknown_printer_is_named(mini_pdf, tmp_path, capsys):
+    book = mini_copy(tmp_path, mini_pdf, "lulu")
     code, err = pdf(book, capsys)
     assert code == 1 and 'error K001: printer "lulu": no printers/lulu.yaml (profiles: ingramspark, kdp)' in err
 
@@ -177,7 +181,7 @@ def test_cover_ink_over_the_limit_is_refused(tmp_path, monkeypatch):
 def test_a_standard_the_printer_refuses_and_a_small_barcode_area_are_named(tmp_path):
     from bookbuild.read import read_book
 
-    book = read_book(mini_copy(tmp_path, "kdp"), tmp_path / "cache")
+    book = read_book(mini_copy(tmp_path, None, "kdp"), tmp_path / "cache")
     place = printers.Place(book.config.where, "paperback")
     profile = printers.load("kdp", Problems())
     problems = Problems()

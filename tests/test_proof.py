@@ -32,12 +32,10 @@ def build(command: str, book: Path, out: Path, cache: Path, *extra: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The mini-book's print PDF and its full proof, sharing one cache."""
-    out = tmp_path_factory.mktemp("proof")
-    assert build("pdf", FIXTURE / "book", out, out / "cache") == 0
-    assert build("proof", FIXTURE / "book", out / "proof", out / "cache") == 0
-    return out
+def built(mini_pdf, mini_proof):
+    """The mini-book's print PDF and its full proof, sharing one cache (tests/conftest.py):
+    build/ with mini-book.pdf, cache/ and proof/."""
+    return mini_pdf.build
 
 
 def pdftotext(pdf: Path, page: int, *options: str) -> str:
@@ -110,8 +108,8 @@ def test_every_print_page_is_on_a_sheet_of_its_own_with_the_same_words(built, pr
     assert compared > 15
 
 
-def test_the_slug_line_gives_version_date_and_page(proof, sidecar):
-    version = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPOSITORY,
+def test_the_slug_line_gives_version_date_and_page(mini_pdf, proof, sidecar):
+    version = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=mini_pdf.repo,
                              capture_output=True, text=True).stdout.strip()
     page = next(p for p in sidecar["pages"] if p["label"] == "2")
     slug = pdftotext(proof, page["sheet"], "-y", str(int(MARGIN_Y + TRIM_H + 9)), "-H", "100",

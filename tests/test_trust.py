@@ -19,10 +19,10 @@ FIXTURE = Path(__file__).parent / "fixtures" / "mini-book"
 
 
 @pytest.fixture
-def copy(tmp_path) -> Path:
-    """A copy of the mini-book (book/, its art in book/images/) in a folder of its own."""
-    shutil.copytree(FIXTURE, tmp_path / "proj")
-    return tmp_path / "proj"
+def copy(mini_copy, tmp_path) -> Path:
+    """A copy of the mini-book (book/, its art in book/images/) in a folder of its own; its
+    build/cache/ holds the parts of the session's layout (tests/conftest.py)."""
+    return mini_copy(tmp_path / "proj")
 
 
 def build(folder: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:

@@ -24,6 +24,7 @@ from bookbuild.print.checks import pdf_fonts
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "mini-book"
 TWO_EDITIONS = FIXTURES / "two-editions" / "book.yaml"
+PRINTERS = Path(__file__).parent.parent / "printers"
 REAL_BOOK = realbook.BOOK
 ONIX_NS = {"o": "http://ns.editeur.org/onix/3.0/reference"}
 PAPERBACK, CLOTH = "9781893638815", "9781893638822"
@@ -180,14 +181,40 @@ def test_press_turns_colour_into_black(tmp_path):
 
 # --- covers ----------------------------------------------------------------------------------
 
-def test_spine_is_pages_times_caliper(manifest):
-    for edition, caliper in (("paperback", 0.0025), ("cloth", 0.0023)):
-        facts = manifest["editions"][edition]
-        assert facts["caliper_in"] == caliper
-        assert facts["spine_in"] == pytest.approx(facts["pages"] * caliper, abs=5e-5)
+def inches(text: str) -> float:
+    assert text.endswith("in"), text
+    return float(text[:-2])
+
+
+def expected_caliper(edition: dict) -> float:
+    """The paper thickness the spine formula uses: the printer's own figure for the edition's
+    paper (printers/<printer>.yaml `papers`), else book.yaml's `caliper` (IngramSpark
+    publishes none)."""
+    import yaml
+
+    profile = yaml.safe_load((PRINTERS / f"{edition['printer']}.yaml").read_text(encoding="utf-8"))
+    papers = {name: inches(value) for name, value in (profile.get("papers") or {}).items()}
+    return next((c for name, c in papers.items() if name in edition["paper"]), inches(edition["caliper"]))
+
+
+def test_spine_is_pages_times_caliper(release, manifest):
+    """Each edition's spine is the page count of the interior PDF it ships times the caliper of
+    its paper, from the printer's profile; the manifest and the cover say so too."""
+    import yaml
+
+    editions = yaml.safe_load(TWO_EDITIONS.read_text(encoding="utf-8"))["editions"]
+    assert "papers" in yaml.safe_load((PRINTERS / "kdp.yaml").read_text(encoding="utf-8"))  # one from a profile
+    for name in ("paperback", "cloth"):
+        with pikepdf.open(release / entry(manifest, name, "interior")["path"]) as pdf:
+            pages = len(pdf.pages)
+        spine = pages * expected_caliper(editions[name])
+        facts = manifest["editions"][name]
+        assert facts["pages"] == pages and facts["spine_in"] == pytest.approx(spine, abs=5e-5), name
         for kind in ("interior", "cover"):
-            record = entry(manifest, edition, kind)
-            assert record["spine_in"] == facts["spine_in"] and record["pages"] == facts["pages"]
+            record = entry(manifest, name, kind)
+            assert record["spine_in"] == facts["spine_in"] and record["pages"] == pages
+        boards = 2 * inches(editions[name]["case"]["board"]) if editions[name]["cover"] == "case" else 0
+        assert facts["cover_spine_in"] == pytest.approx(spine + boards, abs=5e-5), name
 
 
 def test_wrap_cover_is_back_spine_front_and_bleed(release, manifest):

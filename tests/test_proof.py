@@ -209,7 +209,7 @@ def test_chapter_proof_has_only_that_chapter_with_its_real_folios(built):
     assert not list(out.glob("*.html")) and not (out / "spreads").exists()
 
 
-def test_a_lengthened_chapter_runs_on_with_its_folios(built, tmp_path):
+def test_a_lengthened_chapter_runs_on_with_its_folios(built, tmp_path, capsys):
     """An editor adds text to chapter 2: its proof has more pages than the page map knew, the
     new ones with the folios that follow, each page with its running head or folio."""
     shutil.copytree(FIXTURE, tmp_path / "repo")
@@ -225,6 +225,8 @@ def test_a_lengthened_chapter_runs_on_with_its_folios(built, tmp_path):
     chapter.write_text(text.replace("\n\n[^1]:", f"\n\n{added}\n\n[^1]:", 1), encoding="utf-8")
     out = tmp_path / "out"
     assert build("proof", book, out, tmp_path / "cache", "--chapter", "2") == 0
+    # The page map is the last `make pdf`'s, older than the edit: said, and used for the folios.
+    assert "pagemap-paperback.json: warning Q003: the page map is older than the sources" in capsys.readouterr().err
     data = json.loads((out / "mini-book-proof-chapter-2.json").read_text(encoding="utf-8"))
     labels = [p["label"] for p in data["pages"]]
     assert len(labels) > before

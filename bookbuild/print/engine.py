@@ -48,14 +48,24 @@ def collected_warnings():
         logger.removeHandler(collector)
 
 
-def _fetcher(allowed: list[Path]):
-    """A URL fetcher that serves files under `allowed` folders and refuses everything else."""
+# WeasyPrint names a picture in the PDF by a hash of its URL, so the book's folder is given
+# one URL whatever the checkout: the same sources then give the same bytes in any folder, and
+# a part cached in one checkout is the part a cold build makes in another.
+BOOK_URL = "file:///book/"
+
+
+def _fetcher(allowed: list[Path], repository: Path):
+    """A URL fetcher that serves BOOK_URL from `repository` and files under `allowed` folders,
+    and refuses everything else."""
     from weasyprint.urls import URLFetcher
 
     roots = [p.resolve() for p in allowed]
+    book_uri = repository.resolve().as_uri().rstrip("/") + "/"
 
     class RepositoryFetcher(URLFetcher):
         def fetch(self, url, headers=None):
+            if url.startswith(BOOK_URL):
+                url = book_uri + url[len(BOOK_URL):]
             parsed = urlparse(url)
             if parsed.scheme == "data":
                 return super().fetch(url, headers)
@@ -80,7 +90,7 @@ def _base(repository: str) -> tuple:
         from weasyprint.text.fonts import FontConfiguration
 
         fonts = FontConfiguration()
-        fetcher = _fetcher([Path(repository), PACKAGE_ROOT / "styles", *FONT_DIRS])
+        fetcher = _fetcher([Path(repository), PACKAGE_ROOT / "styles", *FONT_DIRS], Path(repository))
         sheets = [CSS(filename=str(s), font_config=fonts, url_fetcher=fetcher) for s in STYLES]
         _BASES[repository] = (fonts, fetcher, sheets)
     return _BASES[repository]
@@ -122,8 +132,7 @@ def render(html: str, page_css: str, repository: str):
     from weasyprint import HTML
 
     fonts, fetcher, sheets = _engine(page_css, repository)
-    return HTML(string=html, base_url=repository.rstrip("/") + "/",
-                url_fetcher=fetcher).render(stylesheets=sheets, font_config=fonts)
+    return HTML(string=html, base_url=BOOK_URL, url_fetcher=fetcher).render(stylesheets=sheets, font_config=fonts)
 
 
 def standalone_pdf(html: str, base_url: str | None = None, data_only: bool = False,

@@ -274,6 +274,24 @@ def test_a_font_the_pdf_does_not_embed_is_an_error():
     assert [str(p) for p in problems] == ["book: error P004: font Helvetica is not embedded"]
 
 
+# --- proof (Q) ---------------------------------------------------------------------------------
+
+def test_a_printed_block_whose_words_the_source_spells_otherwise_has_no_marker(mini_copy):
+    """Raw HTML that opens with character references prints words the source does not hold
+    as such: the block is set, named in Q004, and left without a source marker."""
+    repo = mini_copy()
+    edit(repo / "book" / "text" / "02-the-opposition-in-exile.md", "\n\n[^1]:",
+         "\n\n<p>&#8220;Caf&#233;&#8221; &#8212; so the exiles named their hut, by hand.</p>\n\n[^1]:")
+    code, err = run("-q", "proof", "--book", str(repo / "book"), "--chapter", "2", "--no-pictures")
+    assert code == 0
+    assert [line.split("book/", 1)[1] for line in said(err, "Q004")] == [
+        "text/02-the-opposition-in-exile.md: warning Q004: printed block not found in the source, so it has no "
+        "marker: ““Café” — so the exiles named their hut, by hand.”"]
+    data = json.loads((repo / "build" / "proof" / "mini-book-proof-chapter-2.json").read_text(encoding="utf-8"))
+    assert not any("Café" in mark["words"] for mark in data["marks"])
+    assert any(mark["words"].startswith("Exile did not") for mark in data["marks"])
+
+
 # --- printers (K) -------------------------------------------------------------------------------
 
 def test_type_in_the_gutter_is_refused_by_its_printer(mini_copy):

@@ -253,6 +253,19 @@ def test_weasyprint_warnings_and_a_fallback_font_are_reported(mini_copy):
         "P006: some characters fell back to DejaVu-Sans: EB Garamond has no glyph for them"]
 
 
+def test_an_index_mention_that_print_does_not_set_is_reported(mini_copy):
+    """A paragraph hidden from print (display: none) keeps its name out of the layout: its index
+    mention has no page, and the index cannot point at it."""
+    repo = mini_copy()
+    edit(repo / "book" / "text" / "03-the-turn.md", "\n\n[^1]:",
+         '\n\n<p style="display: none">Bukharin kept this note to himself.</p>\n\n[^1]:')
+    code, err = run("-q", "pdf", "--book", str(repo / "book"))
+    assert code == 0
+    lines = said(err, "P003")
+    assert len(lines) == 1 and re.search(r"warning P003: index mention #ix-bukharin-nikolai-ivanovich-\d+ is not in "
+                                         r"the layout$", lines[0]), err
+
+
 def test_a_font_the_pdf_does_not_embed_is_an_error():
     """WeasyPrint embeds every font it sets, so a PDF made here with one of PDF's standard
     fonts (never embedded) stands in for a WeasyPrint that stopped embedding."""

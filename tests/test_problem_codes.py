@@ -357,8 +357,9 @@ def test_a_shared_isbn_and_a_missing_tool_stop_a_release_before_it_builds(tmp_pa
     assert code == 1
     assert re.search(rf"book\.yaml:{line}:\d+: error D005: editions\.cloth\.isbn: 9781893638815 is the ISBN of "
                      r"the paperback edition too", err), err
-    assert said(err, "D010") == [": error D010: zbarimg is not installed (Debian: apt-get install zbar-tools; "
-                                 "make setup installs it)"], err
+    lines = said(err, "D010")
+    assert len(lines) == 1 and lines[0].endswith("error D010: zbarimg is not installed (Debian: apt-get install "
+                                                 "zbar-tools; make setup installs it)"), err
     assert not (repo / "dist").exists() and not (tmp_path / "cache" / "print").exists()
 
 

@@ -98,6 +98,8 @@ def test_every_code_is_reported_somewhere_in_bookbuild():
 def import_report(tmp_path: Path, manuscript: str) -> tuple[int, str, list[dict]]:
     received = tmp_path / "planted.received.md"
     received.write_text(manuscript, encoding="utf-8")
+    # The mini manuscript's import settings, beside it as the importer looks for them.
+    shutil.copy(RECEIVED.with_name("mini.import.yaml"), tmp_path / "planted.import.yaml")
     code, err = run("-q", "import", str(received), "--out", str(tmp_path / "book"), "--report", str(tmp_path / "report"))
     report = tmp_path / "report" / "import-report.json"
     problems = json.loads(report.read_text(encoding="utf-8"))["problems"] if report.exists() else []
@@ -152,6 +154,15 @@ def test_no_loss_check_names_each_kind_of_loss(tmp_path):
         assert re.search(rf"book/received/mini\.received\.md:\d+:1: error {code}: “[^”]*{words}” not found in book/",
                          err), (code, err)
     assert any(f"text/{conclusion.name} is missing" in line for line in said(err, "S008")), err
+
+
+def test_an_import_record_that_names_no_manuscript_is_an_error(tmp_path):
+    assert run("-q", "import", str(RECEIVED), "--out", str(tmp_path / "book"), "--report", str(tmp_path / "r"))[0] == 0
+    (tmp_path / "book" / "received" / "import.yaml").write_text("manuscript: gone.received.md\n", encoding="utf-8")
+    code, err = run("-q", "check-sources", "--book", str(tmp_path / "book"))
+    assert code == 1
+    assert [line.split("/received/", 1)[1] for line in said(err, "S010")] == [
+        "import.yaml: error S010: the manuscript it names, gone.received.md, is not in received/"], err
 
 
 # --- read: configuration, sources, notes (C, R, N) --------------------------------------------------

@@ -4,9 +4,11 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -655,12 +657,8 @@ def _measured_breaks(context, runs: list, start: int, unbreakable: frozenset):
         line = layout.get_first_line()[0]
         run_width, _ = line_size(line, style)
         at_cluster = _cluster_positions(line)
-        byte_at = [0]
-        for ch in text:
-            byte_at.append(byte_at[-1] + len(ch.encode()))
-        counted = [spaces]
-        for ch in text:
-            counted.append(counted[-1] + (ch in " \u00a0"))
+        byte_at = _byte_offsets(text)
+        counted = list(accumulate((ch in " \u00a0" for ch in text), initial=spaces))
 
         def x(k, origin=origin, layout=layout, byte_at=byte_at, at_cluster=at_cluster):
             if k >= len(text):
@@ -675,11 +673,16 @@ def _measured_breaks(context, runs: list, start: int, unbreakable: frozenset):
             k = byte_at.index(start - offset)
             breaks[0] = Break(start, x(k), x(k), counted[k], counted[k], "first")
         if style["white_space"] == "normal":
+            # Pango's break opportunities, read once (each read of a log attribute through
+            # cffi costs about as much as the rest of the character's work).
             attrs = pango.pango_layout_get_log_attrs_readonly(layout.layout, ffi.NULL)
-            opportunities = [0] + [k for k in range(1, len(text)) if attrs[k].is_line_break]
-            for k in range(1, len(text) + 1):
+            wrap = [k for k in range(1, len(text) + 1) if attrs[k].is_line_break]
+            if text[-1] == " " and (not wrap or wrap[-1] != len(text)):
+                wrap.append(len(text))
+            opportunities = [0] + [k for k in wrap if k < len(text)]
+            for k in wrap:
                 at = offset + byte_at[k]
-                if at <= start or not (attrs[k].is_line_break or k == len(text) and text[-1] == " "):
+                if at <= start:
                     continue
                 if text[k - 1] == " ":
                     breaks.append(Break(at, x(k - 1), x(k), counted[k - 1], counted[k], "space"))
@@ -691,13 +694,24 @@ def _measured_breaks(context, runs: list, start: int, unbreakable: frozenset):
         origin += run_width
         offset += byte_at[-1]
         spaces = counted[-1]
-    breaks.sort(key=lambda b: b.offset)
+    breaks.sort(key=_by_offset)
     last = breaks[-1] if breaks[-1].offset == offset else None
     if last is not None and last.kind == "space":
         breaks.pop()
     end_x = max(b.end for b in breaks) if last is None else last.end
     breaks.append(Break(offset, origin if last is None else end_x, origin, spaces, spaces, "last"))
     return breaks
+
+
+def _by_offset(b) -> int:
+    return b.offset
+
+
+def _byte_offsets(text: str) -> list[int]:
+    """The UTF-8 byte offset of each character of `text`, and of its end."""
+    if text.isascii():
+        return list(range(len(text) + 1))
+    return list(accumulate((len(ch.encode()) for ch in text), initial=0))
 
 
 def _hyphenation(context, run, x, byte_at, counted, offset: int, start: int, unbreakable,
@@ -707,8 +721,6 @@ def _hyphenation(context, run, x, byte_at, counted, offset: int, start: int, unb
     which is the one WeasyPrint tries ("School” (evidently" has no break before the
     parenthesis, so "evidently" is never tried there)."""
     from bisect import bisect_right
-
-    import re
 
     import pyphen
 
@@ -731,14 +743,18 @@ def _hyphenation(context, run, x, byte_at, counted, offset: int, start: int, unb
     found = []
     for match in _WORD.finditer(text):
         word = match.group()
-        if len(word) < total or word in unbreakable or re.sub(r"[’']s$", "", word) in unbreakable:
+        if len(word) < total or word in unbreakable or _POSSESSIVE.sub("", word) in unbreakable:
             continue
         opening = opportunities[bisect_right(opportunities, match.start()) - 1]
         if any(c.isalnum() for c in text[opening:match.start()]):
             continue
         token_end = text.find(" ", match.end())
         token_end = len(text) if token_end < 0 else token_end
-        for position in dictionary.positions(word):
+        # The same words come back paragraph after paragraph: Pyphen's points, once each.
+        points = _POINTS.get((key, word))
+        if points is None:
+            points = _POINTS[key, word] = tuple(int(p) for p in dictionary.positions(word))
+        for position in points:
             k = match.start() + position
             if offset + byte_at[k] <= start:
                 continue
@@ -749,6 +765,8 @@ def _hyphenation(context, run, x, byte_at, counted, offset: int, start: int, unb
 
 
 _MEASURED: dict = {}
+_POINTS: dict = {}
+_POSSESSIVE = re.compile(r"[’']s$")
 
 
 def _measure(context, text: str, style) -> float:

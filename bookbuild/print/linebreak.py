@@ -90,19 +90,24 @@ def _best(breaks: list[Break], first_width: float, width: float, space: float, t
     # A paragraph chosen again from a line on (engine.avoid_hyphen_at_page_end) may start after
     # a hyphenated line: the run of hyphens goes on.
     nodes[0][(0, int(breaks[0].hyphenated))] = (0.0, None, 0.0)
+    # The breaks' fields as plain lists: the loop below reads them a million times a book.
     starts = [b.start for b in breaks]
+    spaces_start = [b.spaces_start for b in breaks]
+    hyphenated = [b.hyphenated for b in breaks]
     for j in range(1, len(breaks)):
         b = breaks[j]
         last = b.kind == "last"
-        lo = bisect_left(starts, b.end - width - most, 1, j)
-        sources = ([0] if 0 < j else []) + list(range(max(lo, 1), j))
-        for i in sources:
-            if not nodes[i]:
+        b_end, b_spaces, hyphen = b.end, b.spaces_end, b.hyphenated
+        penalty = b.penalty ** 2
+        lo = bisect_left(starts, b_end - width - most, 1, j)
+        here = nodes[j]
+        for i in (0, *range(max(lo, 1), j)):
+            held_i = nodes[i]
+            if not held_i:
                 continue
-            a = breaks[i]
             measure = first_width if i == 0 else width
-            width_of = b.end - a.start
-            spaces = b.spaces_end - a.spaces_start
+            width_of = b_end - starts[i]
+            spaces = b_spaces - spaces_start[i]
             shrinkable = 0.0 if last else spaces * space * SHRINK
             if width_of > measure + shrinkable + 1e-6:
                 continue
@@ -113,24 +118,24 @@ def _best(breaks: list[Break], first_width: float, width: float, space: float, t
                     break
                 continue
             badness = 100 * r ** 3 if r != inf else 1e8
-            base = (LINE_PENALTY + badness) ** 2 + b.penalty ** 2
+            base = (LINE_PENALTY + badness) ** 2 + penalty
             fit = _fitness(ratio)
-            hyphen = b.hyphenated
-            for (afit, run), (dem, _, _) in nodes[i].items():
+            final_hyphen = last and hyphenated[i]
+            for (afit, run), (dem, _, _) in held_i.items():
                 newrun = run + 1 if hyphen else 0
                 if newrun > MAX_HYPHEN_RUN:
                     continue
                 d = dem + base
                 if hyphen and run:
                     d += DOUBLE_HYPHEN_DEMERITS
-                if last and a.hyphenated:
+                if final_hyphen:
                     d += FINAL_HYPHEN_DEMERITS
                 if abs(fit - afit) > 1 and not last:
                     d += ADJACENT_DEMERITS
                 key = (fit, newrun)
-                held = nodes[j].get(key)
+                held = here.get(key)
                 if held is None or d < held[0]:
-                    nodes[j][key] = (d, (i, (afit, run)), r)
+                    here[key] = (d, (i, (afit, run)), r)
     final = nodes[-1]
     if not final:
         return None

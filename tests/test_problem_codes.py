@@ -402,3 +402,16 @@ def test_editions_that_order_the_glossary_otherwise_are_an_error(tmp_path):
                                        "PDF": "|".join(i.text for i in swapped + items)}, problems)
     assert [(p.code, Path(p.path).name) for p in problems] == [("V002", "book.yaml")]
     assert problems.items[0].message.startswith("PDF: glossary entry 'gl-gosplan' stands where the book has")
+
+
+def test_an_edition_the_completeness_check_cannot_read_stops_the_release(tmp_path):
+    """V003: a damaged edition (not a zip, not a PDF) is named, not read as empty."""
+    from bookbuild.dist.release import Output, check_completeness
+    from bookbuild.errors import Problems
+    from bookbuild.read import read_book
+
+    book = read_book(MINI / "book", tmp_path / "cache")
+    ebook = next(n for n, e in book.config.editions.items() if e.format == "epub")
+    problems = Problems()
+    check_completeness(book, [Output("x.epub", ebook, "epub", "", b"not a zip")], problems, lambda _: None)
+    assert [(p.code, p.path) for p in problems.items] == [("V003", "x.epub")]

@@ -476,8 +476,12 @@ def check_completeness(book: Book, outputs: list[Output], problems: Problems, sa
             path = Path(tmp) / out.path.replace("/", "_")
             path.write_bytes(out.data)
             edition = book.config.editions[out.edition]
-            texts[f"{out.edition} {out.kind}"] = (epub_text(path) if out.kind == "epub"
-                                                  else pdf_text(path, edition))
+            try:
+                texts[f"{out.edition} {out.kind}"] = (epub_text(path) if out.kind == "epub"
+                                                      else pdf_text(path, edition))
+            except (OSError, KeyError, ValueError, zipfile.BadZipFile, subprocess.CalledProcessError) as exc:
+                problems.error(out.path, 0, 0, "V003", f"cannot be read for the completeness check "
+                               f"({type(exc).__name__}: {exc}): the release is not made")
     results = check_editions(book, texts, problems)
     counts = ", ".join(f"{r.name} {r.checked - len(r.missing)}/{r.checked}" for r in results)
     return f"completeness: paragraphs, notes, captions and back-matter fields of book/ found ({counts})"

@@ -77,6 +77,9 @@ class Stream:
         self.nodes: list[TextNode] = []
         self.anchors: dict[str, tuple[int, str, etree._Element]] = {}
         self.plain: list[str] = []
+        # Parts after a hyphen inside a word ("well-to-do": "todo", "do"), by word position:
+        # print may break the word at its own hyphen, and the page then begins with the tail.
+        self.tails: dict[int, set[str]] = {}
         # The word positions where blocks begin, in order.
         self.blocks: list[int] = []
         pos = 0
@@ -94,6 +97,11 @@ class Stream:
                 if text and text.strip() and owner is not None and owner not in hidden:
                     self.nodes.append(TextNode(pos, name, el, is_tail))
                     words = plain_words(text)
+                    for k, raw in enumerate(text.split()):
+                        parts = re.split(r"[-\u2010\u2011]", raw)
+                        if len(parts) > 1:
+                            tails = {_NOT_LETTER.sub("", "".join(parts[j:])).lower() for j in range(1, len(parts))}
+                            self.tails[pos + k] = tails - {""}
                     self.plain += words
                     pos += len(words)
         self.words = pos
@@ -141,6 +149,7 @@ def find_words(stream: Stream, lo: int, hi: int, text: str) -> int | None:
                    # A page may begin in the middle of a hyphenated word ("tion of the"),
                    # which markup may have cut in two ("Lomi-nadze’s": a name, then "s").
                    or (len(wanted[0]) > 2 and stream.plain[i].endswith(wanted[0]))
+                   or wanted[0] in stream.tails.get(i, ())
                    or _split_start(stream, i, wanted[0]))]
     for i in starts:
         if match_end(stream, i, wanted, whole=False) is not None:

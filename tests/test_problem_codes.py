@@ -415,3 +415,51 @@ def test_an_edition_the_completeness_check_cannot_read_stops_the_release(tmp_pat
     problems = Problems()
     check_completeness(book, [Output("x.epub", ebook, "epub", "", b"not a zip")], problems, lambda _: None)
     assert [(p.code, p.path) for p in problems.items] == [("V003", "x.epub")]
+
+
+def release_checks_on(mini_pdf, tmp_path):
+    """The mini-book read, its paperback edition, and its interior as WeasyPrint wrote it (not pressed)."""
+    from bookbuild.read import read_book
+
+    book = read_book(mini_pdf.repo / "book", tmp_path / "cache")
+    edition = next(e for e in book.config.editions.values() if e.format == "print")
+    interior = next((mini_pdf.repo / "build").glob("*.pdf")).read_bytes()
+    return book, edition, interior
+
+
+def test_an_interior_not_pressed_to_pdfx_and_without_its_isbn_is_refused(mini_pdf, tmp_path):
+    """D007 from the PDF/X verification of an unpressed interior; D011 when the copyright
+    page names another ISBN than the edition's."""
+    from dataclasses import replace
+
+    from bookbuild.dist import pdfx
+    from bookbuild.dist.release import check_interior
+    from bookbuild.errors import Problems
+
+    book, edition, interior = release_checks_on(mini_pdf, tmp_path)
+    violations = pdfx.verify(interior)
+    assert any("output intent" in v for v in violations)
+    problems = Problems()
+    check_interior(interior, replace(edition, isbn="9780306406157"), violations, "x.pdf", problems)
+    codes = {p.code for p in problems.items}
+    assert codes == {"D007", "D011"}, problems.items
+
+
+def test_a_cover_whose_barcode_does_not_scan_is_refused(mini_pdf, tmp_path):
+    """D008: zbarimg reads no ISBN from a page with no barcode on it."""
+    from bookbuild.dist.release import check_cover
+    from bookbuild.errors import Problems
+
+    book, edition, interior = release_checks_on(mini_pdf, tmp_path)
+    problems = Problems()
+    check_cover(book, interior, edition, [], [], "cover.pdf", problems)
+    assert "D008" in {p.code for p in problems.items}, problems.items
+
+
+def test_an_onix_record_that_is_not_onix_3_is_refused():
+    """D009: the ONIX 3.0 schema (as release.build_onix applies it) rejects a record without its header."""
+    from bookbuild.dist import onix
+
+    broken = ('<ONIXMessage xmlns="http://ns.editeur.org/onix/3.0/reference" release="3.0">'
+              "<Product/></ONIXMessage>")
+    assert onix.validate(broken)

@@ -48,7 +48,7 @@ def lint_book(book: Path, dictionary: Path | None = None) -> Result:
         return Result([Finding(display(book, "book.yaml"), 0, 0, "L028",
                                f"no book here: {book.resolve().name}/ has no book.yaml and no text/ "
                                "(give --book, or run from the project)")])
-    config = _read_yaml(book, "book.yaml", findings)
+    config = _settings(_read_yaml(book, "book.yaml", findings))
     texts = _read_texts(book, unit_files(book, config), findings)
     sources = {name: _read_yaml(book, name, findings) for name in [*DATA_FILES, "index.yaml"]}
     data_texts: list[Text] = []
@@ -98,27 +98,30 @@ def lint_book(book: Path, dictionary: Path | None = None) -> Result:
     return Result(findings, ignored)
 
 
-def _language(config: str | None) -> str:
+def _settings(config: str | None) -> dict:
+    """book.yaml's text read once as a mapping for lint's own needs (contents, language); a file
+    that does not read as one gives {} (its problems are the read stage's to report)."""
     try:
-        return str((safeyaml.load(config or "") or {}).get("language") or "en")
-    except (yaml.YAMLError, AttributeError):
-        return "en"
+        data = safeyaml.load(config or "")
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
-def _dictionary(config: str | None) -> tuple[Path | None, str]:
+def _language(config: dict) -> str:
+    return str(config.get("language") or "en")
+
+
+def _dictionary(config: dict) -> tuple[Path | None, str]:
     """The word list for book.yaml's language (American English when it says none)."""
     return spelling.dictionary_for(_language(config))
 
 
-def unit_files(book: Path, config: str | None) -> list[str]:
-    """The text files in reading order (book.yaml's contents, given as its text), then any others in text/."""
-    listed: list[str] = []
-    try:
-        contents = (safeyaml.load(config or "") or {}).get("contents") or []
-        listed = [c["file"] for c in contents if isinstance(c, dict) and str(c.get("file", "")).endswith(".md")
-                  and (book / c["file"]).is_file()]
-    except (yaml.YAMLError, AttributeError):
-        pass
+def unit_files(book: Path, config: dict) -> list[str]:
+    """The text files in reading order (book.yaml's contents, from `_settings`), then any others in text/."""
+    contents = config.get("contents")
+    listed = [c["file"] for c in contents if isinstance(c, dict) and str(c.get("file", "")).endswith(".md")
+              and (book / c["file"]).is_file()] if isinstance(contents, list) else []
     others = sorted(f"text/{p.name}" for p in (book / "text").glob("*.md") if f"text/{p.name}" not in listed)
     return listed + others
 
@@ -171,7 +174,7 @@ def _entries(source: str) -> list[tuple[dict, int]]:
 
 def unknown_words(book: Path, dictionary: Path | None = None) -> Counter:
     """Words of the book the dictionary does not know, with their counts (to start a word list)."""
-    config = _read_yaml(book, "book.yaml", [])
+    config = _settings(_read_yaml(book, "book.yaml", []))
     dictionary = dictionary or _dictionary(config)[0] or spelling.DICTIONARY
     texts = _read_texts(book, unit_files(book, config), [])
     for name, (skip, ru) in DATA_FILES.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -103,6 +104,10 @@ def parse_epubcheck(data: dict, tool: str = "EPUBCheck") -> Report:
     return Report(tool, counts, messages)
 
 
+ACE_START_MS = 120_000
+ACE_STATE = "state"  # in a run's folder, not moved to out_dir
+
+
 def run_ace(epub: Path, out_dir: Path, chromium: str | None = None) -> Report:
     """Ace's puppeteer runner with Debian's chromium, offline; reports in `out_dir`."""
     ace = ROOT / "node_modules" / ".bin" / "ace-puppeteer"
@@ -113,15 +118,27 @@ def run_ace(epub: Path, out_dir: Path, chromium: str | None = None) -> Report:
     # Ace 1.4.6 launches Chromium headless with --no-sandbox already
     # (ace-axe-runner-puppeteer), so running as root needs nothing more.
     env = offline_chromium_env("Ace", chromium)
+    # Ace gives Chromium 5 s to start (ace-axe-runner-puppeteer's ACE_TIMEOUT_INITIAL) and
+    # then exits 1 with nothing but "Re-run Ace using the --verbose option": on a loaded
+    # 2-core machine (the release runs three EPUBChecks beside it) a start takes longer, so
+    # it failed a CI run. Two minutes, as the reading check gives its browser.
+    env.setdefault("ACE_TIMEOUT_INITIAL", str(ACE_START_MS))
     out_dir.mkdir(parents=True, exist_ok=True)
     # This run's own folder (see run_epubcheck), its report moved to out_dir when read.
     run_dir = Path(tempfile.mkdtemp(dir=out_dir, prefix=".ace-"))
+    # Ace writes why it failed only to a log file under $XDG_STATE_HOME: this run's own.
+    env["XDG_STATE_HOME"] = str(run_dir / ACE_STATE)
     try:
         proc = subprocess.run([str(ace), "-f", "-s", "-o", str(run_dir), str(epub)],
                               capture_output=True, text=True, env=env)
         report = run_dir / "report.json"
         if proc.returncode != 0 or not report.exists():
-            said = (proc.stdout + proc.stderr).strip() or "(Ace printed nothing)"
+            # Once more, in case the machine was only busy; then say why from Ace's own log.
+            proc = subprocess.run([str(ace), "-f", "-s", "-o", str(run_dir), str(epub)],
+                                  capture_output=True, text=True, env=env)
+        if proc.returncode != 0 or not report.exists():
+            said = "\n".join(filter(None, [(proc.stdout + proc.stderr).strip(), _ace_log_errors(run_dir)]))
+            said = said or "(Ace printed nothing)"
             raise RuntimeError(f"Ace failed (exit {proc.returncode}) on {epub}:\n{said[-3000:]}")
         data = json.loads(report.read_text(encoding="utf-8"))
         try:
@@ -134,9 +151,22 @@ def run_ace(epub: Path, out_dir: Path, chromium: str | None = None) -> Report:
     return parse_ace(data)
 
 
+def _ace_log_errors(run_dir: Path) -> str:
+    """The error lines of the Ace runs' log files (colour codes taken out)."""
+    lines = []
+    for log in sorted((run_dir / ACE_STATE).rglob("*.log")):
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            line = re.sub(r"\x1b\[[0-9;]*m", "", line)
+            if line.startswith("error"):
+                lines.append(f"Ace's log: {line}")
+    return "\n".join(lines)
+
+
 def _replace_reports(run_dir: Path, out_dir: Path) -> None:
     """The files of one Ace run in place of the last run's (report.json, report.html, data/)."""
     for entry in run_dir.iterdir():
+        if entry.name == ACE_STATE:
+            continue
         target = out_dir / entry.name
         if target.is_dir():
             aside = Path(tempfile.mkdtemp(dir=out_dir, prefix=".old-"))

@@ -47,6 +47,7 @@ const blocked = [];
 const browser = await puppeteer.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   headless: true,
+  timeout: 120000,  // a start on a loaded 2-core machine can take longer than puppeteer's 30 s
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
          "--disable-background-networking", "--disable-component-update", "--disable-default-apps",
          "--disable-extensions", "--disable-domain-reliability", "--no-pings", "--allow-file-access-from-files"],

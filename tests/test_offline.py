@@ -92,6 +92,25 @@ def test_a_missing_browser_is_named_with_the_command_that_installs_it(fixture_ep
     assert f"`{validate.CHROMIUM_INSTALL}`" in str(none.value) and "no `chromium` on PATH" in str(none.value)
 
 
+def test_ace_waits_for_a_slow_browser_and_says_why_it_failed(fixture_epub, tmp_path, monkeypatch):
+    """Ace gives Chromium 5 s to start unless told otherwise; a CI run on a loaded machine
+    failed there with only "Re-run Ace using the --verbose option". run_ace gives it two
+    minutes, and when Ace fails all the same its own log's reason reaches the message."""
+    if not shutil.which("chromium") or not shutil.which("node"):
+        pytest.skip("chromium or node is not installed: run scripts/install-validators.sh")
+    slow = tmp_path / "slow-chromium"
+    slow.write_text(f"#!/bin/sh\nsleep 7\nexec {shutil.which('chromium')} \"$@\"\n", encoding="utf-8")
+    slow.chmod(0o755)
+    monkeypatch.setenv("CHROMIUM_BIN", str(slow))
+    monkeypatch.delenv("ACE_TIMEOUT_INITIAL", raising=False)
+    assert validate.run_ace(fixture_epub, tmp_path / "ace").counts  # Ace ran and reported
+    monkeypatch.setenv("ACE_TIMEOUT_INITIAL", "500")
+    with pytest.raises(RuntimeError) as failed:
+        validate.run_ace(fixture_epub, tmp_path / "ace")
+    assert "Ace's log: error" in str(failed.value) and "Timed out after 500 ms" in str(failed.value)
+    assert not [p.name for p in (tmp_path / "ace").iterdir() if p.name.startswith(".ace-")]  # run folders go
+
+
 def test_a_page_that_asks_for_a_remote_image_sends_no_dns_query(tmp_path):
     """Through the wrapper, a remote image in a local page is not looked up: no DNS query
     leaves (Debian's chromium alone sent 36 DNS queries for this page). A failed page load itself would

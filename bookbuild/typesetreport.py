@@ -15,6 +15,7 @@ PITCH = 14.0            # the body's line, and the grid
 TOLERANCE = 0.6         # pt: a line ending this close to a right edge is justified
 BLOCKQUOTE_INSET = 12.0  # base.css: blockquote margin 1.2em at 10 pt
 SPACE_EM = 0.2         # EB Garamond's space, in em
+TEXT_SIZE = 9.0        # pt: justified text is set at this size or larger; smaller type is a table's
 HYPHENS = "\u2010-\u00ad"
 SKIPPED_UNITS = ("contents", "index")
 
@@ -136,9 +137,11 @@ def _line(row: list[list], number: int) -> Line:
     size = max(s["size"] for _, s in chars)
     ratios, normals = [], []
     previous_end, space = None, None
+    inside = 0  # gaps inside a piece: a row of table cells or a contents line has none
     for piece in row:
         if re.fullmatch(r"\s*\d+\.\s*", "".join(c["c"] for c, _ in piece)):
             continue  # a note's number, set apart from its text by the list's own indent
+        first = True
         for c, span in piece:
             if c["c"] in " \u00a0":
                 if previous_end is not None and space is None:
@@ -150,8 +153,11 @@ def _line(row: list[list], number: int) -> Line:
             if space:
                 ratios.append((left - previous_end) / space)
                 normals.append(space)
-            space, previous_end = None, c["bbox"][2]
+                inside += not first
+            space, previous_end, first = None, c["bbox"][2], False
     text = "".join(c["c"] for c, _ in chars)
+    if not inside and len(ratios) == 1:
+        ratios, normals = [], []  # a title and its page number ("Index … 505"), no words spaced
     return Line(number, row[0][0][0]["bbox"][0], max(c["bbox"][2] for c, _ in chars),
                 _baseline(row[0]), size, text, ratios, max(normals, default=0.0))
 
@@ -181,7 +187,7 @@ def mark_justified(lines: list[Line], area: tuple[float, float]) -> None:
     for line in lines:
         line.indent, line.outdent = line.x0 - area[0], area[1] - line.x1
         # Justification widens every space of a line alike: a row of table cells is no such line.
-        even = bool(line.gaps) and max(line.gaps) - min(line.gaps) < 0.3
+        even = bool(line.gaps) and max(line.gaps) - min(line.gaps) < 0.3 and line.size >= TEXT_SIZE
         line.justified = even and any(abs(line.x1 - e) <= TOLERANCE for e in edges)
 
 

@@ -262,3 +262,31 @@ def test_a_page_never_ends_on_a_hyphen_the_plan_chose():
         fixed = render(html, css)
     assert not any(line.rstrip().endswith("\u2010") for line in last_lines(fixed))
     assert "".join(words(fixed).split()) == "".join(words(plain).split())
+
+
+def test_a_chosen_break_before_an_inline_box_holds():
+    """A line chosen to end at the space before an <em>: WeasyPrint is given the line's width
+    with its trailing space (`Plan.at_space`). Without it, `split_text_box` cut a text box too
+    wide by that space at its first word, and the rest of the paragraph was set greedily."""
+    text = ("Quite a few letters condemning Stalin arrived at the editorial board of <em>Pravda</em>. "
+            "The majority of them were of course shelved. However, some letters protesting against "
+            "laying blame for “excesses” on “scapegoats” nevertheless appeared on the pages of "
+            "<em>Pravda</em>. Thus, an article by Mamaev said:")
+    for width in range(130, 162, 2):  # at 142 px a line ends at "… board of |Pravda" (found so)
+        document, stats = chosen(f'<p style="width: {width}px">{text}</p>')
+        assert stats["paragraphs"] == 1 and stats["mismatched"] == 0 and stats["greedy"] == 0, width
+        assert len(lines_of(document)) == stats["lines"]
+
+
+def test_a_closing_quote_before_a_bracket_lets_the_line_end():
+    """Pango keeps “…” (…) together (UAX #14 LB15); layout.numero_apart puts a zero-width
+    space after the quote, and box_text leaves it out."""
+    from bookbuild.print.layout import QUOTE_BREAK, numero_apart
+
+    text = "Comrade Bukharin” (published in 1933) and “the troika” [documents]"
+    assert numero_apart(f'<p title="a” (b">{text}</p>') == \
+        f'<p title="a” (b">{text.replace("” ", "”" + QUOTE_BREAK + " ")}</p>'
+    narrow = "body { width: 105px }"
+    lines = lines_of(render(f"<p>{numero_apart(text)}</p>", narrow))
+    assert lines[0].rstrip() == "Comrade Bukharin”" and "\u200b" not in "".join(lines)
+    assert lines_of(render(f"<p>{text}</p>", narrow))[0].rstrip() == "Comrade"  # Pango's rule, as found

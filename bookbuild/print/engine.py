@@ -340,7 +340,8 @@ def box_text(box, generated: bool = True) -> str:
     from weasyprint.formatting_structure import boxes
 
     return "".join(b.text for b in box.descendants()
-                   if isinstance(b, boxes.TextBox) and (generated or "::" not in b.element_tag))
+                   if isinstance(b, boxes.TextBox) and (generated or "::" not in b.element_tag)
+                   ).replace("\u200b", "")  # layout.QUOTE_BREAK, a break hint
 
 
 def box_rect(box) -> tuple[float, float, float, float]:
@@ -475,7 +476,12 @@ def _install_breaking() -> None:
             return original(context, box, position_x, max_x, bottom_space, skip_stack, *rest)
         # The lists WeasyPrint collects the line's boxes in, as they were (for a second try).
         collected = [(a, len(a)) for a in rest if isinstance(a, list)]
-        result = original(context, box, position_x, position_x + width + SLACK,
+        # A line that ends at a space may hold that space too: when the space ends a text box
+        # (an <em> follows), a text box too wide by its own trailing space is cut by WeasyPrint
+        # at its first word instead ("Quite" | "a few letters … board of"). One more word never
+        # fits in a space's width, so the break stays the chosen one.
+        slack = SLACK + (plan.remake[5] if start in plan.at_space else 0.0)
+        result = original(context, box, position_x, position_x + width + slack,
                           bottom_space, skip_stack, *rest)
         # A line chosen wider than the measure has its spaces narrowed (see text_align below);
         # the line's start finds it in the plan again (avoid_hyphen_at_page_end).
@@ -590,7 +596,8 @@ def avoid_hyphen_at_page_end(pages: list, boundary: int) -> bool:
     from .linebreak import choose
 
     lines = [i.box for i in flow_items([pages[boundary - 1]]) if not i.footnote and is_line(i.box)]
-    if not lines or not box_text(lines[-1]).rstrip().endswith("\u2010"):
+    # A hyphen the plan added, or a compound's own ("behind-|the-scenes"): neither ends a page.
+    if not lines or not box_text(lines[-1]).rstrip().endswith(("\u2010", "-")):
         return False
     plan = getattr(lines[-1], "chosen_plan", None)
     start = getattr(lines[-1], "chosen_start", None)
@@ -609,8 +616,10 @@ def avoid_hyphen_at_page_end(pages: list, boundary: int) -> bool:
     for table in (plan.widths, plan.ends):
         for offset in [o for o in table if o >= first]:
             del table[offset]
+    plan.at_space.difference_update(o for o in list(plan.at_space) if o >= first)
     plan.widths.update(again.widths)
     plan.ends.update(again.ends)
+    plan.at_space.update(again.at_space)
     return True
 
 

@@ -257,7 +257,16 @@ def render_part(env: Environment, book: Book, edition: Edition, part: Part,
 _NUMERO = re.compile(r"№(?![^<]*>)")
 
 
+# Pango also keeps a closing quotation mark with a bracket after it, space or not (UAX #14's
+# rule "QU SP* × OP"): "Comrade Bukharin” (published" was one unbreakable run, and the line
+# before it was set at 3.9 times its spaces. A zero-width space after the mark lets the line
+# end at the space (rule LB8: a break after ZW SP*); engine.box_text leaves it out again.
+QUOTE_BREAK = "\u200b"
+_QUOTE_BEFORE_BRACKET = re.compile(r"([”’])(?= [(\[])(?![^<]*>)")
+
+
 def numero_apart(html_text: str) -> str:
+    html_text = _QUOTE_BEFORE_BRACKET.sub(r"\1" + QUOTE_BREAK, html_text)
     return _NUMERO.sub('<span class="numero">№</span>', html_text)
 
 

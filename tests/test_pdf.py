@@ -504,6 +504,22 @@ def test_the_real_book_has_no_layout_faults(real_book):
 
 
 
+@pytest.mark.integration
+def test_the_real_book_keeps_the_hyphenation_policy(real_book):
+    """Issue 14's rules that hold for any book, measured by the typeset report from the glyphs:
+    no page ends on a hyphen (added or a compound's own), no personal name is split, no widow,
+    no title leaves one word alone, no line's spaces over 3.5 times the face's."""
+    from bookbuild.typesetreport import report
+
+    _, _, book, pdf = real_book
+    data = report(pdf, book.root)
+    total, details = data["total"], data["details"]
+    assert total["pages_ending_hyphen"] == 0
+    assert details["split_names"] == [] and details["widows"] == []
+    assert details["titles_single_word"] == []
+    assert total["worst_stretch"] < 3.5, total["worst_at"]
+
+
 def destinations(doc) -> dict[str, tuple[int, float]]:
     """Every named destination of the PDF: (page index, y)."""
     pages = {page.objgen: n for n, page in enumerate(doc.pages)}

@@ -135,6 +135,11 @@ class Edition:
         "paragraph (each justified paragraph's breaks chosen together, least demerits, no personal "
         "name hyphenated, at most two hyphens running) or greedy (WeasyPrint's, line by line)",
         "paragraph", check=Choice("paragraph", "greedy"))
+    page_bottoms: str = setting(
+        "aligned (inside a unit every page that the text runs over ends on the same line: up to two "
+        "lines a page is short are shared out among the gaps between its blocks, a sixth of a line "
+        "at most between two paragraphs of text) or ragged (each page ends where its text does)",
+        "aligned", check=Choice("aligned", "ragged"))
 
     @property
     def cover_photographs(self) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import pikepdf
 import pytest
@@ -290,3 +291,45 @@ def test_a_closing_quote_before_a_bracket_lets_the_line_end():
     lines = lines_of(render(f"<p>{numero_apart(text)}</p>", narrow))
     assert lines[0].rstrip() == "Comrade Bukharin”" and "\u200b" not in "".join(lines)
     assert lines_of(render(f"<p>{text}</p>", narrow))[0].rstrip() == "Comrade"  # Pango's rule, as found
+
+
+# --- aligned page bottoms (engine.filling_pages) --------------------------------------------
+
+GRID = "html { line-height: 12px } p { margin: 0 } blockquote { margin: 5px 10px; font: 8px/9px serif } h2 { margin: 8px 0 4px; font: 10px/12px serif }"
+
+
+def last_line_feet(document) -> list[float]:
+    """The foot of the lowest line of each page."""
+    return [max(i.box.position_y + i.box.height for i in engine.flow_items([page]) if engine.is_line(i.box))
+            for page in engine.page_boxes(document)]
+
+
+def test_layout_document_is_wrapped_and_pages_end_on_the_grid():
+    """`weasyprint.document.layout_document` (wrapped), `context.page_maker[i][1]["break"]`,
+    `Box.translate`: a page the text runs over, with a quotation on it, ends on the lowest line
+    of the 12 px grid (290 − 10 = 280 px of type area: 23 lines, foot at 286); the last page and
+    a page before a forced break are left as they are."""
+    body = "".join(f"<p>Para {i} " + "word " * 25 + "</p>" + ("<blockquote>" + "quoted " * 20 + "</blockquote>"
+                                                             if i % 2 else "") for i in range(8))
+    body += '<p style="break-before: page">Alone on its page, after a forced break.</p>' + "<p>More.</p>"
+    plain = last_line_feet(render(body, GRID))
+    with engine.filling_pages() as stats:
+        before = replace(stats)
+        filled = last_line_feet(render(body, GRID))
+    assert plain[0] < 286 and filled[0] == pytest.approx(286)
+    assert filled[-1] == plain[-1]  # the last page, and the page of the forced break
+    assert stats.filled - before.filled >= 1 and weasyprint.document.layout_document.fills_pages
+
+
+def test_an_empty_fragment_at_the_foot_does_not_count_as_the_pages_end():
+    """A list item whose first line went overleaf leaves an empty box at the foot of the page
+    (WeasyPrint draws a box that goes on overleaf down to the foot): the page's end is its
+    last line."""
+    css = GRID + (".notes { font: 8px/10px serif; margin-top: 20px } ol { list-style: none; margin: 0; padding: 0 }"
+                  " li { padding-left: 1.6em; margin: 0 0 2px } .n { float: left; width: 1.6em; margin-left: -1.6em }")
+    body = "".join(f"<p>Para {i} " + "word " * 25 + "</p>" for i in range(3)) + '<div class="notes"><ol>' + "".join(
+        f'<li><div><p><span class="n">{i}.</span> Note text ' + "more " * (i % 7 * 4) + "</p></div></li>"
+        for i in range(40)) + "</ol></div>"
+    with engine.filling_pages():
+        feet = last_line_feet(render(body, css))
+    assert all(foot >= 285 for foot in feet[:-1]), feet  # on the grid's last line (a float's line aside), or below

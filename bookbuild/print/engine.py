@@ -811,3 +811,145 @@ def _runs_of(box) -> list:
     out: list = []
     _runs(box, out)
     return out
+
+
+# --- filled pages: every page of a unit ends on the same line ------------------------------
+# The body is set on a grid of its line height, but a quotation, a heading, a figure or a note
+# takes heights of its own, so a page's last line falls between grid lines, and pages short
+# by a line (widow and orphan control) face full ones. A page that ends in mid-flow (not at a
+# forced break, not the last of its part) and whose last line is short of the type area's
+# lowest grid line by up to FILL_MOST lines has the difference shared out among the gaps
+# between its blocks, as TeX's \flushbottom stretches vertical glue: up to a line at a gap
+# that touches anything but running text, up to PARAGRAPH_GAP of a line between two
+# paragraphs of text. A page that cannot take it so is left as it is. The boxes move after
+# pagination and before WeasyPrint makes its pages (anchors, links, bookmarks follow them).
+# Internals used (tested in tests/test_engine.py): `weasyprint.document.layout_document`
+# (wrapped), `context.page_maker[i][1]["break"]` ("any" for a page that ended where its text
+# ran out of room), a page box's children (the root box first, then its margin boxes),
+# `Box.translate`, and `FootnoteAreaBox`.
+
+FILL_MOST = 2
+PARAGRAPH_GAP = 1 / 6
+_FILLING: list = []
+
+
+@dataclass
+class FillingStats:
+    """Pages filled to the grid in this process, and pages left short."""
+
+    filled: int = 0
+    left: int = 0
+
+
+FILLING = FillingStats()
+
+
+@contextmanager
+def filling_pages():
+    """While active, pages laid out in this process are filled to the grid of their root's line
+    height (html's `line-height`)."""
+    _install_filling()
+    _FILLING.append(True)
+    try:
+        yield FILLING
+    finally:
+        _FILLING.pop()
+
+
+def _install_filling() -> None:
+    import weasyprint.document as document
+
+    if getattr(document.layout_document, "fills_pages", False):
+        return
+    original = document.layout_document
+
+    def layout_document(html, root_box, context, *args, **kwargs):
+        pages = list(original(html, root_box, context, *args, **kwargs))
+        if _FILLING:
+            for index, page in enumerate(pages[:-1]):
+                if context.page_maker[index + 1][1].get("break") == "any":
+                    fill_page(page)
+        return pages
+
+    layout_document.fills_pages = True
+    document.layout_document = layout_document
+
+
+def fill_page(page_box) -> bool:
+    """Moves the blocks of a page down so that its last line ends on the type area's lowest
+    grid line; True when it did."""
+    from weasyprint.formatting_structure import boxes
+
+    if not page_box.children:
+        return False
+    root = page_box.children[0]
+    height = root.style["line_height"]
+    if getattr(height, "unit", None) != "px":
+        return False  # a line height relative to each block's type: no grid to fill to
+    pitch = height.value
+    _, top, _, bottom = content_area(page_box)
+    if any(isinstance(b, boxes.FootnoteAreaBox) and b.children for b in page_box.descendants()):
+        return False  # the notes at the foot end the page, not the text
+    leaves: list = []
+    if not _fill_leaves(root, leaves) or not leaves:
+        return False
+    ends = [e for e in map(_content_end, leaves) if e is not None]
+    if not ends:
+        return False
+    end = max(ends)
+    target = top + int((bottom - top) / pitch + 1e-6) * pitch
+    short = target - end
+    if short < 0.25 or short > FILL_MOST * pitch + 0.25:
+        return False
+    size = root.style["font_size"]
+    room = [pitch * (PARAGRAPH_GAP if _text(a, size) and _text(b, size) else 1.0)
+            for a, b in zip(leaves, leaves[1:])]
+    if sum(room) < short:
+        FILLING.left += 1
+        return False
+    share = short / sum(room)
+    moved = 0.0
+    for leaf, gap in zip(leaves[1:], room):
+        moved += gap * share
+        leaf.translate(0, moved)
+    FILLING.filled += 1
+    return True
+
+
+def _fill_leaves(box, out: list) -> bool:
+    """The blocks of a page that move as wholes, in order: paragraphs, figures, tables, framed
+    blocks; False when the page holds what cannot be moved so (columns, floats at its foot)."""
+    from weasyprint.formatting_structure import boxes
+
+    for child in box.children:
+        if not isinstance(child, boxes.BlockLevelBox) or not child.is_in_normal_flow():
+            continue
+        if child.style["column_count"] != "auto" or child.style["column_width"] != "auto":
+            return False
+        framed = child.border_top_width or child.border_bottom_width or child.element_tag == "figure"
+        whole = getattr(child, "is_table_wrapper", False) or isinstance(child, (boxes.TableBox, boxes.FlexBox))
+        if framed or whole or not isinstance(child, boxes.ParentBox) or \
+                not any(isinstance(c, boxes.BlockLevelBox) for c in child.children):
+            out.append(child)
+        elif not _fill_leaves(child, out):
+            return False
+    return True
+
+
+def _content_end(box) -> float | None:
+    """Where a block's content ends on its page: the foot of its lowest line or picture (a block
+    that goes on overleaf has its box drawn down to the foot of the page); its border box's
+    for a block drawn by its borders alone (a rule); None for an empty fragment (a note whose
+    first line went overleaf leaves an empty box at the foot of the page)."""
+    from weasyprint.formatting_structure import boxes
+
+    ends = [b.position_y + b.height if isinstance(b, boxes.LineBox) else b.border_box_y() + b.border_height()
+            for b in box.descendants() if isinstance(b, (boxes.LineBox, boxes.ReplacedBox))]
+    if ends:
+        return max(ends)
+    return box.border_box_y() + box.border_height() if box.border_top_width or box.border_bottom_width else None
+
+
+def _text(box, size: float) -> bool:
+    """A paragraph of running text (set in the root's size), not a heading, quotation or note."""
+    return box.element_tag == "p" and box.style["font_size"] == size

@@ -231,7 +231,7 @@ def render_part(env: Environment, book: Book, edition: Edition, part: Part,
     the text into that list (see unwrap_mentions)."""
     context = {"book": book, "edition": edition, "numbering": part.numbering, "title": part.title,
                "inline": {k: Markup(v) for k, v in book.inline_html.items()},
-               "typesetting": {"line_breaking": edition.line_breaking,
+               "typesetting": {"line_breaking": edition.line_breaking, "page_bottoms": edition.page_bottoms,
                                "unbreakable": " ".join(personal_names(book))}, **part.context}
     if part.template == "front.html.j2":
         c = book.config
@@ -295,9 +295,12 @@ def personal_names(book: Book) -> list[str]:
 def breaking_summary(results) -> str:
     """How the parts' paragraphs were broken: whole (linebreak.py), and the lines WeasyPrint
     set otherwise than chosen (0 when every chosen break held)."""
+    results = list(results)
     paragraphs, lines, mismatched, greedy = (sum(r.breaking[i] for r in results) for i in range(4))
+    filled, left = (sum(r.filled[i] for r in results) for i in range(2))
     return (f"line breaking: {paragraphs} paragraphs broken whole ({lines} lines, {mismatched} "
-            f"set otherwise than chosen), {greedy} left to WeasyPrint")
+            f"set otherwise than chosen), {greedy} left to WeasyPrint; page bottoms: {filled} pages "
+            f"filled to the grid, {left} too short to fill")
 
 
 def page_css(edition: Edition) -> str:

@@ -67,6 +67,8 @@ class PartPDF:
     # Whole-paragraph line breaking: paragraphs set so, their lines, lines WeasyPrint set
     # otherwise, paragraphs left to WeasyPrint.
     breaking: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    # Aligned page bottoms: pages filled to the grid, pages left short (engine.fill_page).
+    filled: list[int] = field(default_factory=lambda: [0, 0])
 
 
 # --- one part, in whichever process runs it ----------------------------------------------
@@ -77,12 +79,15 @@ def lay_out(job: Job) -> PartPDF:
     names = _unbreakable(job.html)
     with engine.collected_warnings() as messages:
         before = replace(engine.STATS)
+        filled_before = replace(engine.FILLING)
         with Deferral() as deferral, \
-                engine.paragraph_breaking(names) if names is not None else nullcontext():
+                engine.paragraph_breaking(names) if names is not None else nullcontext(), \
+                engine.filling_pages() if _ALIGNED.search(job.html, 0, 20000) else nullcontext():
             document = engine.render(job.html, job.page_css, job.repository)
         result = PartPDF(job.key, b"", len(document.pages), passes=deferral.passes, moved=deferral.moved)
         result.breaking = [getattr(engine.STATS, f) - getattr(before, f)
                            for f in ("paragraphs", "lines", "mismatched", "greedy")]
+        result.filled = [engine.FILLING.filled - filled_before.filled, engine.FILLING.left - filled_before.left]
         pages = len(document.pages)
         # The second half goes to a forked copy of this process to be written (see engine.write).
         half = pages // 2 if job.split and pages >= SPLIT_PAGES else pages
@@ -121,6 +126,9 @@ def lay_out(job: Job) -> PartPDF:
 
 _LINE_BREAKING = re.compile(r'<meta name="bookbuild-line-breaking" content="paragraph">\s*'
                             r'<meta name="bookbuild-unbreakable" content="([^"]*)">')
+
+
+_ALIGNED = re.compile(r'<meta name="bookbuild-page-bottoms" content="aligned">')
 
 
 def _unbreakable(html: str) -> frozenset | None:

@@ -138,7 +138,8 @@ class Edition:
     page_bottoms: str = setting(
         "aligned (inside a unit every page that the text runs over ends on the same line: up to two "
         "lines a page is short are shared out among the gaps between its blocks, a sixth of a line "
-        "at most between two paragraphs of text) or ragged (each page ends where its text does)",
+        "at most between two paragraphs of text, then 0.4 pt at most between lines) or ragged "
+        "(each page ends where its text does)",
         "aligned", check=Choice("aligned", "ragged"))
 
     @property

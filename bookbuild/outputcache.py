@@ -125,13 +125,27 @@ def imported_modules(name: str) -> set[str]:
     return {m for m in found if module_path(m) is not None and m != name}
 
 
+def _parse(source: bytes):
+    """ast.parse; on a thread of its own when CPython 3.11.7's AST constructor refuses with
+    "SystemError: AST constructor recursion depth mismatch" (its own depth count going wrong,
+    not the source: seen in pytest, deep in its stack, after tests/test_engine.py laid out a
+    page of floated note numbers in the same process); a new thread starts from an empty stack."""
+    try:
+        return ast.parse(source)
+    except SystemError:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(ast.parse, source).result()
+
+
 @functools.lru_cache(maxsize=256)
 def _imports(source: bytes, package: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(absolute module, names imported from it) of every import in a module's source,
     parsed once per content: the read and transform stages and the print layout each key
     their caches by the modules they import, in one process."""
     found: list[tuple[str, tuple[str, ...]]] = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(_parse(source)):
         if isinstance(node, ast.Import):
             found += [(a.name, ()) for a in node.names]
         elif isinstance(node, ast.ImportFrom):

@@ -821,7 +821,9 @@ def _runs_of(box) -> list:
 # lowest grid line by up to FILL_MOST lines has the difference shared out among the gaps
 # between its blocks, as TeX's \flushbottom stretches vertical glue: up to a line at a gap
 # that touches anything but running text, up to PARAGRAPH_GAP of a line between two
-# paragraphs of text. A page that cannot take it so is left as it is. The boxes move after
+# paragraphs of text, and then up to LINE_GAP between two lines of running text (a page of
+# long paragraphs left a line short by widow and orphan control). A page that cannot take it
+# so is left as it is. The boxes move after
 # pagination and before WeasyPrint makes its pages (anchors, links, bookmarks follow them).
 # Internals used (tested in tests/test_engine.py): `weasyprint.document.layout_document`
 # (wrapped), `context.page_maker[i][1]["break"]` ("any" for a page that ended where its text
@@ -830,6 +832,7 @@ def _runs_of(box) -> list:
 
 FILL_MOST = 2
 PARAGRAPH_GAP = 1 / 6
+LINE_GAP = 1 / 36
 _FILLING: list = []
 
 
@@ -904,16 +907,34 @@ def fill_page(page_box) -> bool:
     size = root.style["font_size"]
     room = [pitch * (PARAGRAPH_GAP if _text(a, size) and _text(b, size) else 1.0)
             for a, b in zip(leaves, leaves[1:])]
-    if sum(room) < short:
+    # What the gaps between blocks cannot take, the lines of running text take (feathering),
+    # LINE_GAP of a line at most between two lines.
+    lines = [_own_lines(leaf) if _text(leaf, size) else [] for leaf in leaves]
+    spare = sum(max(len(own) - 1, 0) for own in lines) * pitch * LINE_GAP
+    if sum(room) + spare < short:
         FILLING.left += 1
         return False
-    share = short / sum(room)
+    share = min(short / sum(room), 1.0) if sum(room) else 0.0
+    step = (short - share * sum(room)) / spare * pitch * LINE_GAP if spare else 0.0
     moved = 0.0
-    for leaf, gap in zip(leaves[1:], room):
-        moved += gap * share
+    for n, leaf in enumerate(leaves):
+        if n:
+            moved += room[n - 1] * share
         leaf.translate(0, moved)
+        if step and len(lines[n]) > 1:
+            for k, line in enumerate(lines[n][1:], 1):
+                line.translate(0, k * step)
+            grown = (len(lines[n]) - 1) * step
+            leaf.height += grown
+            moved += grown
     FILLING.filled += 1
     return True
+
+
+def _own_lines(box) -> list:
+    from weasyprint.formatting_structure import boxes
+
+    return [c for c in box.children if isinstance(c, boxes.LineBox)]
 
 
 def _fill_leaves(box, out: list) -> bool:

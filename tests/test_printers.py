@@ -118,6 +118,45 @@ def test_ink_box_finds_type_near_the_edge():
     assert 0.25 < x0 < 0.32 and 4.1 < y1 < 4.3
 
 
+def test_ink_cache_measures_a_page_once_and_only_the_same_page(tmp_path, monkeypatch):
+    """printers.InkCache: a page seen before is not rendered again; a page whose content
+    changed is; an entry edited in the cache file (its seal no longer matches) is measured
+    again rather than believed."""
+    import json
+
+    import pymupdf
+
+    def document(word: str):
+        doc = pymupdf.open()
+        for x in (20, 200):
+            doc.new_page(width=432, height=648).insert_text((x, 300), word, fontsize=12)
+        return doc
+
+    rendered = []
+    real = printers.ink_box
+    monkeypatch.setattr(printers, "ink_box", lambda page: rendered.append(page.number) or real(page))
+    path = tmp_path / "ink.json"
+
+    def measure(doc) -> list:
+        cache = printers.InkCache(path)
+        boxes = [cache.ink_box(page) for page in doc]
+        cache.save()
+        return boxes
+
+    first = measure(document("Edge"))
+    assert rendered == [0, 1] and 0.25 < first[0][0] < 0.32
+    rendered.clear()
+    assert measure(document("Edge")) == first and rendered == []  # the same pages: from the cache
+    changed = measure(document("Edges"))
+    assert rendered == [0, 1] and changed[0][2] > first[0][2]  # other content: measured
+    data = json.loads(path.read_text())
+    key = next(iter(data))
+    data[key][0] = [3.0, 3.0, 3.1, 3.1]  # an edited entry, its seal unchanged
+    path.write_text(json.dumps(data))
+    rendered.clear()
+    assert measure(document("Edges")) == changed and len(rendered) == 1
+
+
 # --- PDF/X fonts ------------------------------------------------------------------------------
 
 def test_pressing_leaves_no_opentype_program_and_one_tag_per_program(tmp_path, capsys):

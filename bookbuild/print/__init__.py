@@ -93,7 +93,7 @@ def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | No
         problems.error(display_path(book.root), 0, 0, "P002", f"layout failed: {type(exc).__name__}: {exc}")
         raise BuildError(problems.items) from exc
     if not pages_only:
-        checks.after_layout(book, edition, result, problems)
+        checks.after_layout(book, edition, result, problems, cache)
     return result.pdf, result
 
 

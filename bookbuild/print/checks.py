@@ -341,13 +341,15 @@ def before_layout(book: Book, problems: Problems) -> None:
         raise BuildError(problems.items)
 
 
-def after_layout(book: Book, edition: Edition, result, problems: Problems) -> None:
+def after_layout(book: Book, edition: Edition, result, problems: Problems, cache: Path | None = None) -> None:
     """WeasyPrint's warnings (P002), the PDF's fonts (P004, P006), what its pages show
-    (P007–P010) and its printer's rules (K codes)."""
+    (P007–P010) and its printer's rules (K codes; with `cache`, pages measured before are
+    not rendered again: printers.InkCache)."""
     _weasyprint_warnings(book, result, problems)
     check_fonts(result.pdf, problems, display_path(book.root))
     check_layout(book, result, problems)
-    check_printer(book, edition, result.pdf, result.pages.labels, problems)
+    check_printer(book, edition, result.pdf, result.pages.labels, problems,
+                  cache / f"ink-{edition.name}.json" if cache else None)
 
 
 def _weasyprint_warnings(book: Book, result, problems: Problems) -> None:
@@ -390,14 +392,15 @@ def _warning_place(book: Book, part, message: str) -> tuple[str, int, int]:
 FONT_FAMILY = "EB Garamond 12"
 
 
-def check_printer(book: Book, edition: Edition, data: bytes, labels: list[str], problems: Problems) -> None:
+def check_printer(book: Book, edition: Edition, data: bytes, labels: list[str], problems: Problems,
+                  ink_cache: Path | None = None) -> None:
     """The interior against the rules of the edition's printer (printers/*.yaml), if it names one."""
     from .. import printers
 
     place = printers.Place(book.config.where, edition.name)
     profile = printers.edition_profile(edition, problems, place)
     if profile is not None:
-        printers.check_interior(data, edition, profile, labels, problems, place)
+        printers.check_interior(data, edition, profile, labels, problems, place, ink_cache)
 
 
 def check_font_installed(problems: Problems) -> None:

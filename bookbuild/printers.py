@@ -1,6 +1,7 @@
 """Printer profiles (printers/*.yaml): what a printer publishes, and print files checked against it."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,6 +196,10 @@ def ink_box(page) -> tuple[float, float, float, float] | None:
     return tuple(v / INK_DPI for v in box)
 
 
+_REFERENCE = re.compile(r"\b(\d+) \d+ R\b")
+_PARENT = re.compile(r"/(?:Parent|P)\s+\d+ \d+ R")  # back to the page tree: not what the page shows
+
+
 class InkCache:
     """ink_box of pages seen before, by a digest of everything their rendering reads (the
     content stream, the page's boxes and rotation, and the bytes of every font, image and form
@@ -245,20 +250,30 @@ class InkCache:
             pass  # a cache not written only costs time next run
 
     def _key(self, page) -> str:
+        """A digest of the page object and of everything it refers to (content streams,
+        resources, fonts, images, forms, annotations), each object's digest made once per
+        document from its text, its stream's bytes and the digests of what it refers to."""
         import hashlib
 
-        doc = page.parent
         digest = hashlib.sha256(self.VERSION.encode())
         digest.update(repr((tuple(page.mediabox), tuple(page.trimbox), page.rotation)).encode())
-        digest.update(page.read_contents())
-        xrefs = sorted({f[0] for f in page.get_fonts(full=True)} | {i[0] for i in page.get_images(full=True)}
-                       | {x[0] for x in page.get_xobjects()})
-        for xref in xrefs:
-            if xref not in self.streams:
-                self.streams[xref] = hashlib.sha256(doc.xref_object(xref).encode() + (
-                    doc.xref_stream_raw(xref) or b"" if doc.xref_is_stream(xref) else b"")).hexdigest()
-            digest.update(self.streams[xref].encode())
+        digest.update(self._object(page.parent, page.xref, set()).encode())
         return digest.hexdigest()
+
+    def _object(self, doc, xref: int, visiting: set) -> str:
+        import hashlib
+
+        if xref in self.streams:
+            return self.streams[xref]
+        if xref in visiting:
+            return "(cycle)"
+        visiting.add(xref)
+        text = _PARENT.sub("", doc.xref_object(xref, compressed=True))
+        text = _REFERENCE.sub(lambda m: self._object(doc, int(m.group(1)), visiting), text)
+        raw = doc.xref_stream_raw(xref) if doc.xref_is_stream(xref) else b""
+        visiting.discard(xref)
+        self.streams[xref] = hashlib.sha256(text.encode() + b"\0" + (raw or b"")).hexdigest()
+        return self.streams[xref]
 
     @staticmethod
     def _seal(key: str, box) -> str:

@@ -321,15 +321,24 @@ def test_layout_document_is_wrapped_and_pages_end_on_the_grid():
     assert stats.filled - before.filled >= 1 and weasyprint.document.layout_document.fills_pages
 
 
-def test_an_empty_fragment_at_the_foot_does_not_count_as_the_pages_end():
-    """A list item whose first line went overleaf leaves an empty box at the foot of the page
-    (WeasyPrint draws a box that goes on overleaf down to the foot): the page's end is its
-    last line."""
+def test_notes_keep_their_numbers_and_an_empty_fragment_is_no_end():
+    """A note's number floats beside its text, outside the text's own block (as
+    templates/print/unit.html.j2 sets it): the note moves whole, number and text level. A list
+    item whose first line went overleaf leaves an empty box at the foot of the page (WeasyPrint
+    draws a box that goes on overleaf down to the foot): the page's end is its last line."""
     css = GRID + (".notes { font: 8px/10px serif; margin-top: 20px } ol { list-style: none; margin: 0; padding: 0 }"
                   " li { padding-left: 1.6em; margin: 0 0 2px } .n { float: left; width: 1.6em; margin-left: -1.6em }")
     body = "".join(f"<p>Para {i} " + "word " * 25 + "</p>" for i in range(3)) + '<div class="notes"><ol>' + "".join(
-        f'<li><div><p><span class="n">{i}.</span> Note text ' + "more " * (i % 7 * 4) + "</p></div></li>"
+        f'<li><span class="n">{i}.</span><div><p>Note text ' + "more " * (i % 7 * 4) + "</p></div></li>"
         for i in range(40)) + "</ol></div>"
     with engine.filling_pages():
-        feet = last_line_feet(render(body, css))
+        document = render(body, css)
+    feet = last_line_feet(document)
     assert all(foot >= 285 for foot in feet[:-1]), feet  # on the grid's last line (a float's line aside), or below
+    for page in engine.page_boxes(document):
+        numbers = [b for b in page.descendants() if b.element_tag == "span" and b.is_floated()]
+        for number in numbers:
+            li = next(b for b in page.descendants() if number in list(b.descendants()) and b.element_tag == "li")
+            text = next((b for b in li.descendants() if engine.is_line(b) and "Note text" in engine.box_text(b)), None)
+            if text is not None:
+                assert abs(number.position_y - text.position_y) < 0.5, engine.box_text(text)

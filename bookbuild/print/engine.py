@@ -948,7 +948,9 @@ def _fill_leaves(box, out: list) -> bool:
         if child.style["column_count"] != "auto" or child.style["column_width"] != "auto":
             return False
         framed = child.border_top_width or child.border_bottom_width or child.element_tag == "figure"
-        whole = getattr(child, "is_table_wrapper", False) or isinstance(child, (boxes.TableBox, boxes.FlexBox))
+        # A block holding a float (a note's number beside its text) moves whole, float and all.
+        whole = getattr(child, "is_table_wrapper", False) or isinstance(child, (boxes.TableBox, boxes.FlexBox)) \
+            or any(c.is_floated() for c in getattr(child, "children", ()))
         if framed or whole or not isinstance(child, boxes.ParentBox) or \
                 not any(isinstance(c, boxes.BlockLevelBox) for c in child.children):
             out.append(child)

@@ -870,12 +870,40 @@ def _install_filling() -> None:
         pages = list(original(html, root_box, context, *args, **kwargs))
         if _FILLING:
             for index, page in enumerate(pages[:-1]):
+                carry_lone_floats(page, pages[index + 1])
+            for index, page in enumerate(pages[:-1]):
                 if context.page_maker[index + 1][1].get("break") == "any":
                     fill_page(page)
         return pages
 
     layout_document.fills_pages = True
     document.layout_document = layout_document
+
+
+def carry_lone_floats(page_box, next_page) -> int:
+    """A block at the foot of a page that holds only floats, its lines overleaf (an endnote's
+    number, floated beside a note whose first line went to the next page: WeasyPrint places the
+    float before it knows the line will not fit), gives them to its continuation on the next
+    page, level with that part's first line. Returns how many floats moved."""
+    from weasyprint.formatting_structure import boxes
+
+    moved = 0
+    for box in page_box.children[0].descendants():
+        if not isinstance(box, boxes.BlockBox) or not box.children or box.element is None or \
+                not all(c.is_floated() for c in box.children):
+            continue
+        after = next((b for b in next_page.children[0].descendants()
+                      if isinstance(b, boxes.BlockBox) and b.element is box.element and b is not box), None)
+        first = next((b for b in after.descendants() if isinstance(b, boxes.LineBox)), None) if after else None
+        if first is None:
+            continue
+        dx = after.content_box_x() - box.content_box_x()  # a verso's margins are not a recto's
+        for child in box.children:
+            child.translate(dx, first.position_y - child.position_y)
+        after.children = (*box.children, *after.children)
+        moved += len(box.children)
+        box.children = ()
+    return moved
 
 
 def fill_page(page_box) -> bool:
@@ -896,10 +924,13 @@ def fill_page(page_box) -> bool:
     leaves: list = []
     if not _fill_leaves(root, leaves) or not leaves:
         return False
-    ends = [e for e in map(_content_end, leaves) if e is not None]
+    ends = list(map(_content_end, leaves))
+    while ends and ends[-1] is None:  # empty fragments at the foot: nothing to bring down to it
+        ends.pop()
+        leaves.pop()
     if not ends:
         return False
-    end = max(ends)
+    end = max(e for e in ends if e is not None)
     target = top + int((bottom - top) / pitch + 1e-6) * pitch
     short = target - end
     if short < 0.25 or short > FILL_MOST * pitch + 0.25:

@@ -210,7 +210,7 @@ class InkCache:
     VERSION = f"ink-1 {INK_DPI} {INK_LEVEL}"
 
     def __init__(self, path: Path | None):
-        self.path, self.entries, self.used, self.streams = path, {}, {}, {}
+        self.path, self.entries, self.used, self.digests = path, {}, {}, {}
         if path is None or not path.is_file():
             return
         import json
@@ -263,8 +263,8 @@ class InkCache:
     def _object(self, doc, xref: int, visiting: set) -> str:
         import hashlib
 
-        if xref in self.streams:
-            return self.streams[xref]
+        if xref in self.digests:
+            return self.digests[xref]
         if xref in visiting:
             return "(cycle)"
         visiting.add(xref)
@@ -272,8 +272,8 @@ class InkCache:
         text = _REFERENCE.sub(lambda m: self._object(doc, int(m.group(1)), visiting), text)
         raw = doc.xref_stream_raw(xref) if doc.xref_is_stream(xref) else b""
         visiting.discard(xref)
-        self.streams[xref] = hashlib.sha256(text.encode() + b"\0" + (raw or b"")).hexdigest()
-        return self.streams[xref]
+        self.digests[xref] = hashlib.sha256(text.encode() + b"\0" + (raw or b"")).hexdigest()
+        return self.digests[xref]
 
     @staticmethod
     def _seal(key: str, box) -> str:

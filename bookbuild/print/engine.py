@@ -880,14 +880,13 @@ def _install_filling() -> None:
     document.layout_document = layout_document
 
 
-def carry_lone_floats(page_box, next_page) -> int:
+def carry_lone_floats(page_box, next_page) -> None:
     """A block at the foot of a page that holds only floats, its lines overleaf (an endnote's
     number, floated beside a note whose first line went to the next page: WeasyPrint places the
     float before it knows the line will not fit), gives them to its continuation on the next
-    page, level with that part's first line. Returns how many floats moved."""
+    page, level with that part's first line."""
     from weasyprint.formatting_structure import boxes
 
-    moved = 0
     for box in page_box.children[0].descendants():
         if not isinstance(box, boxes.BlockBox) or not box.children or box.element is None or \
                 not all(c.is_floated() for c in box.children):
@@ -901,9 +900,7 @@ def carry_lone_floats(page_box, next_page) -> int:
         for child in box.children:
             child.translate(dx, first.position_y - child.position_y)
         after.children = (*box.children, *after.children)
-        moved += len(box.children)
         box.children = ()
-    return moved
 
 
 def fill_page(page_box) -> bool:
@@ -963,14 +960,12 @@ def fill_page(page_box) -> bool:
 
 
 def _own_lines(box) -> list:
-    from weasyprint.formatting_structure import boxes
-
-    return [c for c in box.children if isinstance(c, boxes.LineBox)]
+    return [c for c in box.children if is_line(c)]
 
 
 def _fill_leaves(box, out: list) -> bool:
     """The blocks of a page that move as wholes, in order: paragraphs, figures, tables, framed
-    blocks; False when the page holds what cannot be moved so (columns, floats at its foot)."""
+    blocks, blocks holding a float; False when the page holds columns, which cannot be moved so."""
     from weasyprint.formatting_structure import boxes
 
     for child in box.children:

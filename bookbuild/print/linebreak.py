@@ -33,10 +33,10 @@ SHRINK = 0.25
 # 3.5 times does not pass for better than two at 2.1): the plan has as few as can be.
 LOOSE = 2.0
 LOOSE_DEMERITS = 1e9
-# The passes (whether to hyphenate, the tolerance as r, how far spaces may shrink): no
+# The passes (whether to hyphenate, the tolerance as r): no
 # hyphenation while every space stays within 1.85 times normal, then hyphens allowed up to
 # 2 times, then whatever is least bad.
-PASSES = ((False, 1.0, SHRINK), (True, (LOOSE - 1) / STRETCH, SHRINK), (True, inf, SHRINK))
+PASSES = ((False, 1.0), (True, (LOOSE - 1) / STRETCH), (True, inf))
 # Measured on this book's 2,472 justified paragraphs (the plans' own figures, which the typeset
 # report's agree with): TeX's plain stretch (0.5) and a fifth of shrink gave 194 hyphenated
 # line ends per 1,000 lines and 1.18 % of lines over 2x; these values 106 and 0.92 %. A third
@@ -81,18 +81,17 @@ class Plan:
 def choose(breaks: list[Break], first_width: float, width: float, space: float) -> Plan | None:
     """The breaks of least demerits for lines of `width` (the first `first_width`), `space`
     the face's own space; None when no line can be set without overflowing."""
-    for hyphenate, tolerance, shrink in PASSES:
+    for hyphenate, tolerance in PASSES:
         candidates = breaks if hyphenate else [b for b in breaks if b.kind != "hyphen"]
-        found = _best(candidates, first_width, width, space, tolerance, shrink)
+        found = _best(candidates, first_width, width, space, tolerance)
         if found is not None:
             return _plan(found, candidates)
     return None
 
 
-def _stretch(ratio: float, shrink: float = SHRINK) -> float:
-    """How stretched (or shrunk) a line whose spaces are `ratio` times the face's is, as TeX's r
-    (a line shrunk by `shrink` of its spaces has r = 1)."""
-    return (ratio - 1) / STRETCH if ratio >= 1 else (1 - ratio) / shrink
+def _stretch(ratio: float) -> float:
+    """How stretched (or shrunk) a line whose spaces are `ratio` times the face's is, as TeX's r."""
+    return (ratio - 1) / STRETCH if ratio >= 1 else (1 - ratio) / SHRINK
 
 
 def _fitness(ratio: float) -> int:
@@ -100,11 +99,10 @@ def _fitness(ratio: float) -> int:
     return 0 if ratio < 0.9 else 1 if ratio <= 1.25 else 2 if ratio <= 1.5 else 3
 
 
-def _best(breaks: list[Break], first_width: float, width: float, space: float, tolerance: float,
-          shrink: float = SHRINK):
+def _best(breaks: list[Break], first_width: float, width: float, space: float, tolerance: float):
     """Dynamic programming over breaks; each break keeps its best node per (fitness class,
     hyphens running). Returns the node chain's last node, or None."""
-    most = width * shrink  # no line shrinks by more (a line of spaces alone would)
+    most = width * SHRINK  # no line shrinks by more (a line of spaces alone would)
     # nodes[i]: {(fitness, run): (demerits, previous node key, r)}
     nodes: list[dict] = [dict() for _ in breaks]
     # A paragraph chosen again from a line on (engine.avoid_hyphen_at_page_end) may start after
@@ -128,11 +126,11 @@ def _best(breaks: list[Break], first_width: float, width: float, space: float, t
             measure = first_width if i == 0 else width
             width_of = b_end - starts[i]
             spaces = b_spaces - spaces_start[i]
-            shrinkable = 0.0 if last else spaces * space * shrink
+            shrinkable = 0.0 if last else spaces * space * SHRINK
             if width_of > measure + shrinkable + 1e-6:
                 continue
             ratio = 1 + (measure - width_of) / (spaces * space) if spaces > 0 else inf
-            r = 0.0 if last else _stretch(ratio, shrink)
+            r = 0.0 if last else _stretch(ratio)
             if r > tolerance:
                 if i > 0 and ratio > 1:
                     break

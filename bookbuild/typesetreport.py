@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from math import inf
 from pathlib import Path
 
 from .errors import BuildError, Problem
@@ -58,6 +59,8 @@ class Tally:
     over2: dict = field(default_factory=lambda: {"body": 0, "notes": 0})
     over3: dict = field(default_factory=lambda: {"body": 0, "notes": 0})
     worst: float = 0.0
+    tightest: float = inf  # the narrowest word gap of a justified line, in spaces
+    tightest_page: str = ""
     worst_page: str = ""
     hyphenated: int = 0
     hyphen_runs: int = 0
@@ -71,17 +74,21 @@ class Tally:
     spreads_unaligned: int = 0
     short_pages: list = field(default_factory=list)
     title_single_word: list = field(default_factory=list)
+    loose_lines: list = field(default_factory=list)
+    unaligned: list = field(default_factory=list)
 
     def add(self, other: "Tally") -> None:
         for name in ("justified", "over2", "over3"):
             for kind in ("body", "notes"):
                 getattr(self, name)[kind] += getattr(other, name)[kind]
+        if other.tightest < self.tightest:
+            self.tightest, self.tightest_page = other.tightest, other.tightest_page
         if other.worst > self.worst:
             self.worst, self.worst_page = other.worst, other.worst_page
         for name in ("hyphenated", "hyphen_runs", "pages_ending_hyphen", "across_turn", "spreads", "spreads_unaligned"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.longest_run = max(self.longest_run, other.longest_run)
-        for name in ("split_names", "short_pages", "title_single_word", "widows", "orphans"):
+        for name in ("split_names", "short_pages", "title_single_word", "widows", "orphans", "loose_lines", "unaligned"):
             getattr(self, name).extend(getattr(other, name))
 
     def figures(self) -> dict:
@@ -92,6 +99,8 @@ class Tally:
             "over_2x_percent": {k: share(self.over2[k], self.justified[k]) for k in self.justified},
             "over_2x": dict(self.over2), "over_3x": dict(self.over3),
             "worst_stretch": round(self.worst, 2), "worst_at": self.worst_page,
+            "tightest_gap": round(self.tightest, 2) if self.tightest != inf else None,
+            "tightest_at": self.tightest_page,
             "hyphens_per_1000": round(1000 * self.hyphenated / lines, 1) if lines else 0.0,
             "hyphenated_lines": self.hyphenated, "hyphen_runs_3plus": self.hyphen_runs,
             "longest_hyphen_run": self.longest_run,
@@ -188,7 +197,11 @@ def mark_justified(lines: list[Line], area: tuple[float, float]) -> None:
         line.indent, line.outdent = line.x0 - area[0], area[1] - line.x1
         # Justification widens every space of a line alike: a row of table cells is no such line.
         even = bool(line.gaps) and max(line.gaps) - min(line.gaps) < 0.3 and line.size >= TEXT_SIZE
-        line.justified = even and any(abs(line.x1 - e) <= TOLERANCE for e in edges)
+        # A centred line (a caption's last) whose margins happen to be a quotation's: its
+        # spaces are the face's own, where a justified line's are stretched or shrunk.
+        centred = abs(line.indent - line.outdent) < 0.5 < line.indent and \
+            all(abs(g - 1) < 0.02 for g in line.gaps)
+        line.justified = even and not centred and any(abs(line.x1 - e) <= TOLERANCE for e in edges)
 
 
 # --- the measures ---------------------------------------------------------------------------
@@ -212,9 +225,13 @@ def measure_unit(title: str, pages: list[list[Line]], bottoms: list[float], firs
             tally.justified[line.kind] += 1
             s = line.stretch
             tally.over2[line.kind] += s > 2
+            if s > 2:
+                tally.loose_lines.append(f"{labels[line.page]}: {line.kind} {s:.2f}x {line.text.strip()[:40]}")
             tally.over3[line.kind] += s > 3
             if s > tally.worst:
                 tally.worst, tally.worst_page = s, labels[line.page]
+            if min(line.gaps) < tally.tightest:
+                tally.tightest, tally.tightest_page = min(line.gaps), labels[line.page]
     _hyphens(flow, tally, names, labels)
     _page_ends(pages, bottoms, first, tally, labels, full_baseline)
     _title(title, pages[0] if pages else [], tally, labels)
@@ -270,7 +287,10 @@ def _page_ends(pages: list[list[Line]], bottoms: list[float], first: int, tally:
         verso = number % 2 == 1
         if verso and i > 0 and i + 1 < len(pages) - 1 and pages[i + 1]:
             tally.spreads += 1
-            tally.spreads_unaligned += abs(bottoms[i + 1] - bottoms[i]) > 1.0
+            if abs(bottoms[i + 1] - bottoms[i]) > 1.0:
+                tally.spreads_unaligned += 1
+                tally.unaligned.append(f"{labels[number]}–{labels[number + 1]}: "
+                                       f"{(bottoms[i + 1] - bottoms[i]) / PITCH:+.1f} lines")
 
 
 def _widow_orphan(page: list[Line], following: list[Line], tally: Tally, labels: list[str]) -> None:
@@ -360,7 +380,8 @@ def report(pdf: Path, book: Path) -> dict:
         total.add(tally)
     return {"pdf": str(pdf), "pages": len(document), "total": total.figures(),
             "units": {t: u.figures() for t, u in units.items()},
-            "details": {"split_names": total.split_names, "short_pages": total.short_pages,
+            "details": {"loose_lines": total.loose_lines, "split_names": total.split_names, "short_pages": total.short_pages,
+                        "unaligned_spreads": total.unaligned,
                         "titles_single_word": total.title_single_word,
                         "widows": total.widows, "orphans": total.orphans}}
 
@@ -372,7 +393,8 @@ def as_text(data: dict) -> str:
            f"word space > 2x normal: body {t['over_2x']['body']} ({t['over_2x_percent']['body']} %), "
            f"notes {t['over_2x']['notes']} ({t['over_2x_percent']['notes']} %); "
            f"> 3x: body {t['over_3x']['body']}, notes {t['over_3x']['notes']}; "
-           f"worst {t['worst_stretch']}x at {t['worst_at']}",
+           f"worst {t['worst_stretch']}x at {t['worst_at']}; tightest gap {t['tightest_gap']}x at "
+           f"{t['tightest_at']} (under about 0.72, pdftotext runs the words together)",
            f"hyphenated line ends: {t['hyphenated_lines']} ({t['hyphens_per_1000']} per 1,000 justified lines); "
            f"runs of 3+: {t['hyphen_runs_3plus']} (longest {t['longest_hyphen_run']})",
            f"pages ending on a hyphen: {t['pages_ending_hyphen']} ({t['across_page_turn']} across a page turn)",

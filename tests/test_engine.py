@@ -229,6 +229,40 @@ def test_lines_wider_than_the_measure_have_their_spaces_narrowed():
             assert item.box.position_x + item.box.width <= right + 0.01
 
 
+def test_letter_spaced_lines_end_at_the_measure_in_the_pdf():
+    """`Plan.tracking`: a line is letter-spaced (each text box gets a style of its own with
+    `letter_spacing`, `create_layout` and `line_size` give its width, boxes after it move),
+    then justified. Drawn, WeasyPrint's glyph offsets are rounded (`draw.text.int`), so the
+    glyphs of every justified line end at the measure (cut toward zero, a line of letters
+    spaced apart drew up to 0.7 pt long or short)."""
+    import pymupdf
+
+    before = engine.BreakingStats(**vars(engine.STATS))
+    with engine.paragraph_breaking():  # a measure as wide as a book's: the error grows with it
+        document = render("<p>" + " ".join([TEXT] * 3) + "</p>", JUSTIFIED + "@page { size: 500px 300px }")
+    assert engine.STATS.mismatched == before.mismatched
+    page = engine.page_boxes(document)[0]
+    left, _, right, _ = engine.content_area(page)
+    styles = [box.style["letter_spacing"] for item in engine.flow_items([page]) if engine.is_line(item.box)
+              for box in item.box.descendants() if isinstance(box, weasyprint.formatting_structure.boxes.TextBox)]
+    spaced = [s for s in styles if s not in ("normal", 0)]
+    assert spaced and min(spaced) > 0  # letters set apart, never closer (linebreak.TRACK_SHRINK)
+    pdf = pymupdf.open(stream=document.write_pdf(), filetype="pdf")
+    rows = {}
+    for block in pdf[0].get_text("rawdict")["blocks"]:
+        for line in block.get("lines", []):
+            for span in line["spans"]:
+                for c in span["chars"]:
+                    if c["c"].strip():
+                        y = round(c["origin"][1])
+                        rows[y] = max(rows.get(y, 0), c["bbox"][2])
+    ends = [rows[y] for y in sorted(rows)][:-1]  # the last line is set as it comes
+    to_pt = 0.75
+    assert len(ends) >= 8 and all(abs(e - right * to_pt) < 0.25 for e in ends), (right * to_pt, ends)
+    text = "".join(p.get_text() for p in pdf).replace("\u2010\n", "").replace("-\n", "-")
+    assert text.split() == " ".join([TEXT] * 3).replace("<em>", "").replace("</em>", "").split()
+
+
 def test_names_are_never_hyphenated():
     body = "<p>" + " ".join(["Preobrazhensky and Zinoviev wrote to Trotsky."] * 12) + "</p>"
     document, _ = chosen(body, frozenset({"Preobrazhensky", "Zinoviev", "Trotsky"}))

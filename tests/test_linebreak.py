@@ -81,3 +81,28 @@ def test_a_run_of_hyphens_goes_on_from_a_hyphenated_line_before():
     plan = choose(breaks, 80.0, 80.0, SPACE)
     ends = [b.hyphenated for _, b in plan.chain]
     assert not (ends[0] and ends[1])
+
+
+def lettered(words: list[str]) -> list[Break]:
+    """`paragraph`, with each break counting the letters before it (for the letter spacing)."""
+    breaks = paragraph(words)
+    for b in breaks:
+        b.letters_end = b.letters_start = b.offset - b.spaces_start
+    return breaks
+
+
+def test_letters_take_a_share_of_the_stretch_and_the_spaces_stay_even():
+    """Letter spacing as microtype's expansion: a paragraph whose best lines without it leave
+    spaces over twice the face's is set with none so, each line's letters moved no further
+    than TRACK_MOST·TRACK em apart (TRACK_SHRINK closer)."""
+    from bookbuild.print.linebreak import TRACK, TRACK_MOST, TRACK_SHRINK, ratio_of
+
+    words = ["a" * n for n in (7, 3, 5, 6, 6, 3, 3, 9, 9, 3, 7, 3, 8, 4, 2, 6, 8, 8, 3, 2)]
+    em = 5 * SPACE
+    plain = choose(lettered(words), 300.0, 300.0, SPACE)
+    spaced = choose(lettered(words), 300.0, 300.0, SPACE, em)
+    assert max(ratio_of(r) for r in plain.stretches[:-1]) > 2.2 and not plain.tracking
+    assert max(ratio_of(r) for r in spaced.stretches[:-1]) < 2
+    assert spaced.tracking and all(-TRACK_SHRINK * em - 1e-9 <= t <= TRACK_MOST * TRACK * em
+                                   for t in spaced.tracking.values())
+    assert set(spaced.tracking) <= set(spaced.widths)  # the last line is set as it comes

@@ -86,3 +86,23 @@ def test_the_numero_sign_no_longer_keeps_a_note_from_wrapping():
     assert first_line(note).strip() == "Biulleten’ oppozitsii,"  # Pango's fault, as found
     assert "1929" in first_line(numero_apart(note))
     assert numero_apart('<a title="№ 1">№ 2</a>') == '<a title="№ 1"><span class="numero">№</span> 2</a>'
+
+
+def test_a_centred_line_at_the_face_s_spacing_is_not_justified():
+    """A caption's last line, centred, whose margins happen to be a quotation's (the real book's
+    folio 239 counted one as an orphan): its spaces are the face's own."""
+    from bookbuild.typesetreport import BLOCKQUOTE_INSET, Line, mark_justified
+
+    left, right = 63.0, 387.0
+    caption = Line(0, left + BLOCKQUOTE_INSET, right - BLOCKQUOTE_INSET, 500.0, 9.5, "shock-work tempos",
+                   [1.0, 1.0, 1.0], 1.9)
+    quotation = Line(0, left + BLOCKQUOTE_INSET, right - BLOCKQUOTE_INSET, 514.0, 9.5, "a quoted line",
+                     [1.4, 1.4, 1.4], 1.9)
+    mark_justified([caption, quotation], (left, right))
+    assert not caption.justified and quotation.justified
+
+
+def test_loose_lines_are_listed_with_their_pages(planted):
+    loose = planted["details"]["loose_lines"]
+    assert loose and loose[0].startswith("1: ")
+    assert len(loose) == sum(planted["total"]["over_2x"].values())

@@ -487,6 +487,7 @@ def _install_breaking() -> None:
         # the line's start finds it in the plan again (avoid_hyphen_at_page_end).
         result[0].chosen_width = max_x - position_x
         result[0].chosen_start = start
+        result[0].chosen_tracking = plan.tracking.get(start, 0.0)
         resume = result[1]
         got = _offset(box, inline.skip_first_whitespace(box, resume)) if resume is not None else None
         if got != plan.ends[start]:
@@ -502,14 +503,58 @@ def _install_breaking() -> None:
     original_align = inline.text_align
 
     def text_align(context, line, available_width, last):
-        if not last and line.width > available_width and getattr(line, "chosen_width", None):
-            inline.justify_line(context, line, available_width - line.width)
-            return 0
+        if not last and getattr(line, "chosen_width", None):
+            if line.chosen_tracking:
+                _letter_space(context, line, line.chosen_tracking)
+            if line.width > available_width:
+                inline.justify_line(context, line, available_width - line.width)
+                return 0
         return original_align(context, line, available_width, last)
 
     split_inline_box.chosen_breaks = True
     inline.split_inline_box = split_inline_box
     inline.text_align = text_align
+    # WeasyPrint writes each glyph's offset from the face's own advance in whole thousandths of
+    # an em, cut toward zero (`int(kerning)` in `draw_first_line`): harmless while the offsets
+    # are a fraction either way, but a letter-spaced line's offsets are all of one sign, and a
+    # line of 64 letters drew 0.7 pt longer or shorter than it was laid out (its right edge
+    # ragged). Rounded to the nearest, the error is a fraction of a thousandth, either way.
+    import weasyprint.draw.text as drawn
+    drawn.int = _nearest
+
+
+def _nearest(value) -> int:
+    return int(round(value))
+
+
+def _letter_space(context, box, spacing: float, x_advance: float = 0.0) -> float:
+    """Set the line's text `spacing` px further apart letter by letter (linebreak.TRACK), as
+    WeasyPrint's `add_word_spacing` widens its spaces: each text box gets a style of its own
+    with the letter spacing, and its new width; boxes after it move. Returns how far."""
+    from weasyprint.formatting_structure import boxes
+    from weasyprint.text.line_break import create_layout, line_size
+
+    if isinstance(box, boxes.TextBox):
+        box.position_x += x_advance
+        if box.text:
+            style = box.style.copy()
+            base = style["letter_spacing"]
+            style["letter_spacing"] = (0 if base == "normal" else base) + spacing
+            layout = create_layout(box.text, style, context, None, 0)
+            width, _ = line_size(layout.get_first_line()[0], style)
+            layout.deactivate()
+            x_advance += width - box.width
+            box.width, box.style, box.pango_layout = width, style, layout
+    elif isinstance(box, (boxes.LineBox, boxes.InlineBox)):
+        box.position_x += x_advance
+        before = x_advance
+        for child in box.children:
+            if child.is_in_normal_flow():
+                x_advance = _letter_space(context, child, spacing, x_advance)
+        box.width += x_advance - before
+    else:
+        box.translate(x_advance, 0)
+    return x_advance
 
 
 def _plan_for(context, box, position_x, max_x, skip_stack):
@@ -577,12 +622,15 @@ def _paragraph_plan(context, box, first_width: float, width: float, start: int):
     breaks = _measured_breaks(context, runs, start, _BREAKING[-1])
     if breaks is None or len(breaks) < 2:
         return None
-    style = runs[0].style
+    # The face most of the paragraph is set in (a glossary entry opens with its headword in
+    # bold, whose space is not the text's: lines planned on it shrank to 0.69 of a space).
+    style = max(runs, key=lambda run: len(run.text)).style
     space = _measure(context, "x x", style) - _measure(context, "xx", style)
-    plan = choose(breaks, first_width, width, space)
+    em = style["font_size"]
+    plan = choose(breaks, first_width, width, space, em)
     if plan is not None:
         _refine(context, plan, breaks, runs)
-        plan.remake = (context, breaks, runs, first_width, width, space)
+        plan.remake = (context, breaks, runs, first_width, width, space, em)
     return plan
 
 
@@ -604,12 +652,12 @@ def avoid_hyphen_at_page_end(pages: list, boundary: int) -> bool:
     if not plan or start is None or plan.ends.get(start) in plan.forbidden:
         return False
     first = next(getattr(l, "chosen_start") for l in lines if getattr(l, "chosen_plan", None) is plan)
-    context, breaks, runs, first_width, width, space = plan.remake
+    context, breaks, runs, first_width, width, space, em = plan.remake
     plan.forbidden.add(plan.ends[start])
     at = next(i for i, b in enumerate(breaks) if b.offset == first)
     rest = [copied(breaks[at], kind="first")] + \
         [b for b in breaks[at + 1:] if b.offset not in plan.forbidden]
-    again = choose(rest, first_width if at == 0 else width, width, space)
+    again = choose(rest, first_width if at == 0 else width, width, space, em)
     if again is None:
         return False
     _refine(context, again, rest, runs)
@@ -620,6 +668,7 @@ def avoid_hyphen_at_page_end(pages: list, boundary: int) -> bool:
     plan.widths.update(again.widths)
     plan.ends.update(again.ends)
     plan.at_space.update(again.at_space)
+    plan.tracking = {o: t for o, t in plan.tracking.items() if o < first} | again.tracking
     return True
 
 
@@ -656,7 +705,7 @@ def _measured_breaks(context, runs: list, start: int, unbreakable: frozenset):
     from .linebreak import EXPLICIT_PENALTY, Break
 
     breaks = [Break(start, 0.0, 0.0, 0, 0, "first")]
-    origin, offset, spaces = 0.0, 0, 0
+    origin, offset, spaces, chars = 0.0, 0, 0, 0
     rect = ffi.new("PangoRectangle *")
     for run in runs:
         text, style = run.text, run.style
@@ -668,6 +717,8 @@ def _measured_breaks(context, runs: list, start: int, unbreakable: frozenset):
         at_cluster = _cluster_positions(line)
         byte_at = _byte_offsets(text)
         counted = list(accumulate((ch in " \u00a0" for ch in text), initial=spaces))
+        # letters before character k (for the letter spacing): characters less spaces
+        letters = [chars + k - counted[k] for k in range(len(text) + 1)]
 
         def x(k, origin=origin, layout=layout, byte_at=byte_at, at_cluster=at_cluster):
             if k >= len(text):
@@ -680,7 +731,8 @@ def _measured_breaks(context, runs: list, start: int, unbreakable: frozenset):
 
         if offset <= start < offset + byte_at[-1]:
             k = byte_at.index(start - offset)
-            breaks[0] = Break(start, x(k), x(k), counted[k], counted[k], "first")
+            breaks[0] = Break(start, x(k), x(k), counted[k], counted[k], "first",
+                              letters_end=letters[k], letters_start=letters[k])
         if style["white_space"] == "normal":
             # Pango's break opportunities, read once (each read of a log attribute through
             # cffi costs about as much as the rest of the character's work).
@@ -689,27 +741,48 @@ def _measured_breaks(context, runs: list, start: int, unbreakable: frozenset):
             if text[-1] == " " and (not wrap or wrap[-1] != len(text)):
                 wrap.append(len(text))
             opportunities = [0] + [k for k in wrap if k < len(text)]
+            held = _held_hyphens(text, unbreakable)
             for k in wrap:
                 at = offset + byte_at[k]
                 if at <= start:
                     continue
                 if text[k - 1] == " ":
-                    breaks.append(Break(at, x(k - 1), x(k), counted[k - 1], counted[k], "space"))
-                elif k < len(text):
+                    breaks.append(Break(at, x(k - 1), x(k), counted[k - 1], counted[k], "space",
+                                        letters_end=letters[k - 1], letters_start=letters[k]))
+                elif k < len(text) and k not in held:
                     breaks.append(Break(at, x(k), x(k), counted[k], counted[k], "explicit",
-                                        EXPLICIT_PENALTY, hyphenated=text[k - 1] in "-\u2010"))
-            breaks.extend(_hyphenation(context, run, x, byte_at, counted, offset, start, unbreakable,
-                                       opportunities))
+                                        EXPLICIT_PENALTY, hyphenated=text[k - 1] in "-\u2010",
+                                        letters_end=letters[k], letters_start=letters[k]))
+            breaks.extend(_hyphenation(context, run, x, byte_at, counted, letters, offset, start,
+                                       unbreakable, opportunities))
         origin += run_width
         offset += byte_at[-1]
         spaces = counted[-1]
+        chars += len(text)
     breaks.sort(key=_by_offset)
     last = breaks[-1] if breaks[-1].offset == offset else None
     if last is not None and last.kind == "space":
         breaks.pop()
     end_x = max(b.end for b in breaks) if last is None else last.end
-    breaks.append(Break(offset, origin if last is None else end_x, origin, spaces, spaces, "last"))
+    breaks.append(Break(offset, origin if last is None else end_x, origin, spaces, spaces, "last",
+                        letters_end=chars - spaces, letters_start=chars - spaces))
     return breaks
+
+
+_COMPOUND = re.compile(r"[^\W\d_]+(?:[’'][^\W\d_]+)*(?:[-\u2010][^\W\d_]+(?:[’'][^\W\d_]+)*)+")
+
+
+def _held_hyphens(text: str, unbreakable) -> set[int]:
+    """Where a line may not end after a name's own hyphen ("Ter-|Vaganian"): the character
+    indices after the hyphens of compounds in `unbreakable`."""
+    if "-" not in text and "\u2010" not in text:
+        return set()
+    held = set()
+    for match in _COMPOUND.finditer(text):
+        word = match.group()
+        if word in unbreakable or _POSSESSIVE.sub("", word) in unbreakable:
+            held.update(match.start() + i + 1 for i, c in enumerate(word) if c in "-\u2010")
+    return held
 
 
 def _by_offset(b) -> int:
@@ -723,8 +796,8 @@ def _byte_offsets(text: str) -> list[int]:
     return list(accumulate((len(ch.encode()) for ch in text), initial=0))
 
 
-def _hyphenation(context, run, x, byte_at, counted, offset: int, start: int, unbreakable,
-                 opportunities: list[int]):
+def _hyphenation(context, run, x, byte_at, counted, letters, offset: int, start: int,
+                 unbreakable, opportunities: list[int]):
     """The hyphenation points of a text box's words, as WeasyPrint's Pyphen would find them:
     only in the first word after a break opportunity (`opportunities`, character indices),
     which is the one WeasyPrint tries ("School” (evidently" has no break before the
@@ -769,7 +842,8 @@ def _hyphenation(context, run, x, byte_at, counted, offset: int, start: int, unb
                 continue
             detail = (style, text[match.start():k], text[k:token_end], x(match.start()), x(token_end))
             found.append(Break(offset + byte_at[k], x(k) + hyphen, x(k), counted[k], counted[k],
-                               "hyphen", HYPHEN_PENALTY, detail, hyphenated=True))
+                               "hyphen", HYPHEN_PENALTY, detail, hyphenated=True,
+                               letters_end=letters[k] + 1, letters_start=letters[k]))
     return found
 
 

@@ -355,6 +355,28 @@ def test_layout_document_is_wrapped_and_pages_end_on_the_grid():
     assert stats.filled - before.filled >= 1 and weasyprint.document.layout_document.fills_pages
 
 
+def test_a_spread_that_cannot_be_filled_is_set_a_line_short_on_both_pages():
+    """`weasyprint.layout.page.make_page` and `page_height` (wrapped), a page box's
+    `page_type.side`: a recto two lines short (a block that may not break goes overleaf, and
+    the lines of one paragraph can take only a fraction of a line) beside a full verso; both
+    are made a line shorter, the verso's last line goes overleaf, and both end on the grid
+    line above the foot (23 lines of 12 px, foot at 286). Without the watcher, as before."""
+    lines = "<br>".join(f"Line {i}" for i in range(23 * 2 + 21))
+    body = (f"<p>{lines}</p><div style='height: 36px; break-inside: avoid'>A block</div>"
+            + "<p>" + "<br>".join(f"After {i}" for i in range(30)) + "</p>")
+    with engine.filling_pages():
+        plain = render(body, GRID)
+        with Deferral():
+            balanced = render(body, GRID)
+    feet = last_line_feet(plain)
+    assert feet[1] == pytest.approx(286) and feet[2] == pytest.approx(286 - 24)  # two lines short
+    feet = last_line_feet(balanced)
+    assert feet[1] == pytest.approx(286 - 12) and feet[2] == pytest.approx(286 - 12)
+    assert page_texts(balanced)[2].startswith("Line 45") and "Line 66" in page_texts(balanced)[2]
+    assert "".join(page_texts(balanced)).replace(" ", "") == "".join(page_texts(plain)).replace(" ", "")
+    assert all(page.height == plain.pages[0].height for page in balanced.pages)
+
+
 def test_notes_keep_their_numbers_and_an_empty_fragment_is_no_end():
     """A note's number floats beside its text, outside the text's own block (as
     templates/print/unit.html.j2 sets it): the note moves whole, number and text level. A list

@@ -510,7 +510,8 @@ def test_the_real_book_keeps_the_hyphenation_policy(real_book):
     no page ends on a hyphen (added or a compound's own), no personal name is split, no widow
     or orphan, no title leaves one word alone, no run of three hyphens, no line's spaces over
     3 times the face's nor under three quarters of it (copied text runs together); and the issue's figures for this book: lines over twice the face's
-    space at most 0.5 % of the body's, hyphenated line ends at most 90 per 1,000."""
+    space at most 0.5 % of the body's, hyphenated line ends at most 90 per 1,000, 95 % of the
+    spreads inside units ending on the same line."""
     from bookbuild.typesetreport import report
 
     _, _, book, pdf = real_book
@@ -523,6 +524,7 @@ def test_the_real_book_keeps_the_hyphenation_policy(real_book):
     assert total["tightest_gap"] >= 0.74, total["tightest_at"]  # pdftotext keeps the words apart
     assert total["over_2x_percent"]["body"] <= 0.5, details["loose_lines"]
     assert total["hyphens_per_1000"] <= 90
+    assert total["spreads_aligned_percent"] >= 95, details["unaligned_spreads"]
 
 
 def destinations(doc) -> dict[str, tuple[int, float]]:

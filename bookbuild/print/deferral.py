@@ -39,7 +39,7 @@ class Deferral:
 
     def boundary(self, root_box, pages: list, index: int) -> bool:
         return defer_figures(root_box, pages, index, self.moved) or \
-            engine.avoid_hyphen_at_page_end(pages, index)
+            engine.avoid_hyphen_at_page_end(pages, index) or engine.balance_spread(pages, index)
 
 
 def defer_figures(root_box, pages: list, boundary: int, moved: list | None = None) -> bool:

@@ -237,6 +237,17 @@ def _paginate(original, watcher, context, root_box, html, previous: list) -> lis
     """WeasyPrint's pagination, watched: once the page after a page boundary is made too (to
     measure what follows it), the boundary is shown to the watcher; a box moved makes the pages
     again from the page before the boundary, with the state WeasyPrint had when it first made it."""
+    _PAGINATING.append(context)
+    try:
+        return _paginate_watched(original, watcher, context, root_box, html, previous)
+    finally:
+        _PAGINATING.pop()
+
+
+_PAGINATING: list = []  # the layout context of the document being paginated
+
+
+def _paginate_watched(original, watcher, context, root_box, html, previous: list) -> list:
     footnotes = list(context.footnotes)
     # The state between pages that WeasyPrint keeps in `context`, after each page made.
     after: dict[int, tuple[list, dict]] = {}
@@ -916,6 +927,7 @@ class FillingStats:
 
     filled: int = 0
     left: int = 0
+    balanced: int = 0  # spreads set a line short on both pages
 
 
 FILLING = FillingStats()
@@ -924,8 +936,10 @@ FILLING = FillingStats()
 @contextmanager
 def filling_pages():
     """While active, pages laid out in this process are filled to the grid of their root's line
-    height (html's `line-height`)."""
+    height (html's `line-height`), and a spread whose pages cannot both be is set a line short
+    on both (`balance_spread`, from a watcher)."""
     _install_filling()
+    _install_shortening()
     _FILLING.append(True)
     try:
         yield FILLING
@@ -977,35 +991,48 @@ def carry_lone_floats(page_box, next_page) -> None:
         box.children = ()
 
 
-def fill_page(page_box) -> bool:
-    """Moves the blocks of a page down so that its last line ends on the type area's lowest
-    grid line; True when it did."""
+@dataclass
+class _Filling:
+    """What a page is short of its lowest grid line, and the gaps that could take it."""
+
+    pitch: float
+    short: float
+    leaves: list
+    room: list
+    lines: list
+    spare: float
+
+    @property
+    def fillable(self) -> bool:
+        return self.short <= FILL_MOST * self.pitch + 0.25 and sum(self.room) + self.spare >= self.short
+
+
+def _filling(page_box) -> _Filling | None:
+    """How the page would be filled; None for a page that is not filled (no grid, notes at
+    its foot, columns, nothing in it)."""
     from weasyprint.formatting_structure import boxes
 
     if not page_box.children:
-        return False
+        return None
     root = page_box.children[0]
     height = root.style["line_height"]
     if getattr(height, "unit", None) != "px":
-        return False  # a line height relative to each block's type: no grid to fill to
+        return None  # a line height relative to each block's type: no grid to fill to
     pitch = height.value
     _, top, _, bottom = content_area(page_box)
     if any(isinstance(b, boxes.FootnoteAreaBox) and b.children for b in page_box.descendants()):
-        return False  # the notes at the foot end the page, not the text
+        return None  # the notes at the foot end the page, not the text
     leaves: list = []
     if not _fill_leaves(root, leaves) or not leaves:
-        return False
+        return None
     ends = list(map(_content_end, leaves))
     while ends and ends[-1] is None:  # empty fragments at the foot: nothing to bring down to it
         ends.pop()
         leaves.pop()
     if not ends:
-        return False
+        return None
     end = max(e for e in ends if e is not None)
     target = top + int((bottom - top) / pitch + 1e-6) * pitch
-    short = target - end
-    if short < 0.25 or short > FILL_MOST * pitch + 0.25:
-        return False
     size = root.style["font_size"]
     room = [pitch * (PARAGRAPH_GAP if _text(a, size) and _text(b, size) else 1.0)
             for a, b in zip(leaves, leaves[1:])]
@@ -1013,9 +1040,20 @@ def fill_page(page_box) -> bool:
     # LINE_GAP of a line at most between two lines.
     lines = [_own_lines(leaf) if _text(leaf, size) else [] for leaf in leaves]
     spare = sum(max(len(own) - 1, 0) for own in lines) * pitch * LINE_GAP
-    if sum(room) + spare < short:
+    return _Filling(pitch, target - end, leaves, room, lines, spare)
+
+
+def fill_page(page_box) -> bool:
+    """Moves the blocks of a page down so that its last line ends on the type area's lowest
+    grid line; True when it did."""
+    plan = _filling(page_box)
+    if plan is None or plan.short < 0.25 or plan.short > FILL_MOST * plan.pitch + 0.25:
+        return False
+    if not plan.fillable:
         FILLING.left += 1
         return False
+    pitch, short, leaves, room, lines, spare = \
+        plan.pitch, plan.short, plan.leaves, plan.room, plan.lines, plan.spare
     share = min(short / sum(room), 1.0) if sum(room) else 0.0
     step = (short - share * sum(room)) / spare * pitch * LINE_GAP if spare else 0.0
     moved = 0.0
@@ -1030,6 +1068,81 @@ def fill_page(page_box) -> bool:
             leaf.height += grown
             moved += grown
     FILLING.filled += 1
+    return True
+
+
+# --- spreads a line short on both pages ----------------------------------------------------
+# A page that ends two or three lines short (widow and orphan control, a heading kept with
+# its text, a figure that went overleaf) faces a full one, and filling cannot take that
+# much. As TeX's \enlargethispage{-\baselineskip} by hand: both pages of the spread are
+# made again a line shorter, so that the line the full page gives up goes overleaf and both
+# end on the same grid line, one above the foot ("short pages only at unit ends, or by a
+# line at most on both pages of a spread", issue 14). A spread is tried once; if its pages
+# still do not end together, they are made again as they were. Internals used (tested in
+# tests/test_engine.py): `weasyprint.layout.page.make_page(context, root_box, page_type,
+# resume_at, page_number, ...)` and `page_height(box, ...)`, both looked up on the module,
+# and a page box's `page_type.side`.
+
+_SHORTENING = [0.0]  # px the page being made is shorter by
+
+
+def _install_shortening() -> None:
+    import weasyprint.layout.page as page
+
+    if getattr(page.make_page, "shortens", False):
+        return
+    make, height = page.make_page, page.page_height
+
+    def make_page(context, root_box, page_type, resume_at, page_number, *rest):
+        _SHORTENING[0] = getattr(context, "shorter_pages", {}).get(page_number, 0.0)
+        try:
+            return make(context, root_box, page_type, resume_at, page_number, *rest)
+        finally:
+            _SHORTENING[0] = 0.0
+
+    def page_height(box, *args):
+        result = height(box, *args)
+        if _SHORTENING[0]:  # the type area ends higher; the page keeps its size
+            box.height -= _SHORTENING[0]
+            box.margin_bottom += _SHORTENING[0]
+        return result
+
+    make_page.shortens = True
+    page.make_page = make_page
+    page.page_height = page_height
+
+
+def balance_spread(pages: list, boundary: int) -> bool:
+    """When the verso before `boundary` and the recto after it cannot both be filled to the
+    grid (one ends two or three lines short, the other is full), both are to be made a line
+    shorter; when a spread so made still does not end together, as they were. True when the
+    pages are to be made again."""
+    if not _FILLING or not _PAGINATING or boundary < 2 or boundary >= len(pages) - 1:
+        return False  # the part's first page opens a unit; its last may end short
+    context = _PAGINATING[-1]
+    verso, recto = boundary - 1, boundary
+    maker = context.page_maker
+    if pages[verso].page_type.side != "left" or len(maker) <= recto + 1 or \
+            any(maker[i + 1][1].get("break") != "any" for i in (verso, recto)):
+        return False  # not a spread in mid-flow: a unit's last page may end short
+    shorter = context.__dict__.setdefault("shorter_pages", {})
+    tried = context.__dict__.setdefault("balanced_spreads", set())
+    plans = [_filling(pages[i]) for i in (verso, recto)]
+    if None in plans:
+        return False
+    left = [0.0 if p.short < 0.25 or p.fillable else p.short / p.pitch for p in plans]
+    if verso + 1 in shorter:  # made a line short: kept if the spread now ends together
+        if max(left) > 0:
+            del shorter[verso + 1], shorter[recto + 1]
+            return True
+        kept = context.__dict__.setdefault("balanced_kept", set())
+        FILLING.balanced += verso not in kept
+        kept.add(verso)
+        return False
+    if verso in tried or max(left) == 0 or min(left) > 0 or max(left) > FILL_MOST + 1.25:
+        return False
+    tried.add(verso)
+    shorter[verso + 1] = shorter[recto + 1] = plans[0].pitch
     return True
 
 

@@ -297,10 +297,10 @@ def breaking_summary(results) -> str:
     set otherwise than chosen (0 when every chosen break held)."""
     results = list(results)
     paragraphs, lines, mismatched, greedy = (sum(r.breaking[i] for r in results) for i in range(4))
-    filled, left = (sum(r.filled[i] for r in results) for i in range(2))
+    filled, left, balanced = (sum(r.filled[i] for r in results) for i in range(3))
     return (f"line breaking: {paragraphs} paragraphs broken whole ({lines} lines, {mismatched} "
             f"set otherwise than chosen), {greedy} left to WeasyPrint; page bottoms: {filled} pages "
-            f"filled to the grid, {left} too short to fill")
+            f"filled to the grid, {left} too short to fill, {balanced} spreads set a line short")
 
 
 def page_css(edition: Edition) -> str:

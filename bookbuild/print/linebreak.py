@@ -43,8 +43,8 @@ PASSES = ((False, 1.0), (True, None), (True, inf))  # None: as loose as LOOSE
 # the rest. The line's letters and spaces share a stretch in proportion to what each can
 # give, so the spaces of every line stay at 1 + r·STRETCH of the face's (beyond TRACK_MOST
 # only the spaces stretch). The engine letter-spaces each chosen line; the text layer keeps
-# its words (tests/test_pdf.py). Replayed on this book's paragraphs: hyphens from 106 to
-# about 40 per 1,000 lines, lines over 2x from 0.92 % to about 0.3 %.
+# its words (tests/test_pdf.py). Measured by the typeset report on the real book: hyphens
+# from 107 to 58 per 1,000 justified lines, lines over 2x from 1.05 % to 0.30 %.
 TRACK = 0.01
 # Letters are never set closer: at 0.005 em closer, with the spaces at three quarters,
 # pdftotext -raw copied "was received by an official" as "wasreceivedbyanofficial" (the
@@ -55,9 +55,10 @@ TRACK_SHRINK = 0.0
 # than spaces over twice the face's.
 TRACK_MOST = 1.5
 # Measured on this book's 2,472 justified paragraphs (the plans' own figures, which the typeset
-# report's agree with): TeX's plain stretch (0.5) and a fifth of shrink gave 194 hyphenated
-# line ends per 1,000 lines and 1.18 % of lines over 2x; these values 106 and 0.92 %. A third
-# of shrink would give 84 and 0.34 %, at the cost of words run together in the text layer.
+# report's agree with), before letter spacing: TeX's plain stretch (0.5) and a fifth of
+# shrink gave 194 hyphenated line ends per 1,000 lines and 1.18 % of lines over 2x; these
+# values 106 and 0.92 %. A third of shrink would give 84 and 0.34 %, at the cost of words
+# run together in the text layer.
 
 
 @dataclass

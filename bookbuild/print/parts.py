@@ -67,8 +67,9 @@ class PartPDF:
     # Whole-paragraph line breaking: paragraphs set so, their lines, lines WeasyPrint set
     # otherwise, paragraphs left to WeasyPrint.
     breaking: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
-    # Aligned page bottoms: pages filled to the grid, pages left short (engine.fill_page).
-    filled: list[int] = field(default_factory=lambda: [0, 0])
+    # Aligned page bottoms: pages filled to the grid, pages left short (engine.fill_page),
+    # spreads set a line short on both pages (engine.balance_spread).
+    filled: list[int] = field(default_factory=lambda: [0, 0, 0])
 
 
 # --- one part, in whichever process runs it ----------------------------------------------
@@ -87,7 +88,8 @@ def lay_out(job: Job) -> PartPDF:
         result = PartPDF(job.key, b"", len(document.pages), passes=deferral.passes, moved=deferral.moved)
         result.breaking = [getattr(engine.STATS, f) - getattr(before, f)
                            for f in ("paragraphs", "lines", "mismatched", "greedy")]
-        result.filled = [engine.FILLING.filled - filled_before.filled, engine.FILLING.left - filled_before.left]
+        result.filled = [engine.FILLING.filled - filled_before.filled, engine.FILLING.left - filled_before.left,
+                         engine.FILLING.balanced - filled_before.balanced]
         pages = len(document.pages)
         # The second half goes to a forked copy of this process to be written (see engine.write).
         half = pages // 2 if job.split and pages >= SPLIT_PAGES else pages

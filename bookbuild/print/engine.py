@@ -532,6 +532,7 @@ def _install_breaking() -> None:
     # ragged). Rounded to the nearest, the error is a fraction of a thousandth, either way.
     import weasyprint.draw.text as drawn
     drawn.int = _nearest
+    _install_tracked_drawing()
 
 
 def _nearest(value) -> int:
@@ -539,23 +540,21 @@ def _nearest(value) -> int:
 
 
 def _letter_space(context, box, spacing: float, x_advance: float = 0.0) -> float:
-    """Set the line's text `spacing` px further apart letter by letter (linebreak.TRACK), as
-    WeasyPrint's `add_word_spacing` widens its spaces: each text box gets a style of its own
-    with the letter spacing, and its new width; boxes after it move. Returns how far."""
+    """Set the line's glyphs `spacing` px further apart (linebreak.TRACK), as WeasyPrint's
+    `add_word_spacing` widens its spaces: each text box is wider by `spacing` for each of its
+    glyphs (but the line's last), and boxes after it move; `_draw_tracked` adds the spacing
+    to the glyphs' advances when the box is drawn. Not Pango's letter spacing, which turns
+    the face's ligatures off ("office" set o-f-f-i-c-e on a spaced line, "oﬃce" beside it).
+    Returns how far."""
     from weasyprint.formatting_structure import boxes
-    from weasyprint.text.line_break import create_layout, line_size
 
     if isinstance(box, boxes.TextBox):
         box.position_x += x_advance
         if box.text:
-            style = box.style.copy()
-            base = style["letter_spacing"]
-            style["letter_spacing"] = (0 if base == "normal" else base) + spacing
-            layout = create_layout(box.text, style, context, None, 0)
-            width, _ = line_size(layout.get_first_line()[0], style)
-            layout.deactivate()
-            x_advance += width - box.width
-            box.width, box.style, box.pango_layout = width, style, layout
+            box.tracking = spacing
+            grown = spacing * _glyph_count(context, box.text, box.style)
+            x_advance += grown
+            box.width += grown
     elif isinstance(box, (boxes.LineBox, boxes.InlineBox)):
         box.position_x += x_advance
         before = x_advance
@@ -563,9 +562,92 @@ def _letter_space(context, box, spacing: float, x_advance: float = 0.0) -> float
             if child.is_in_normal_flow():
                 x_advance = _letter_space(context, child, spacing, x_advance)
         box.width += x_advance - before
+        if isinstance(box, boxes.LineBox):  # no spacing after the line's last glyph
+            last = next((b for b in reversed(list(box.descendants()))
+                         if isinstance(b, boxes.TextBox) and getattr(b, "tracking", 0)), None)
+            if last is not None:
+                last.tracking_last = False
+                last.width -= spacing
+                for parent in _ancestors(box, last):
+                    parent.width -= spacing
+                x_advance -= spacing
     else:
         box.translate(x_advance, 0)
     return x_advance
+
+
+def _ancestors(root, target) -> list:
+    """The boxes from `root` down to `target`'s parent."""
+    for child in getattr(root, "children", ()):
+        if child is target:
+            return [root]
+        found = _ancestors(child, target)
+        if found:
+            return [root, *found]
+    return []
+
+
+_GLYPHS: dict = {}
+
+
+def _glyph_count(context, text: str, style) -> int:
+    """How many glyphs `text` is set in: a space is one, a word as many as its shaping gives
+    (a ligature is one glyph for its letters), counted once per word and face."""
+    from weasyprint.text.ffi import ffi
+    from weasyprint.text.line_break import create_layout
+
+    face = (style["font_family"], style["font_size"], style["font_style"], style["font_weight"],
+            style["font_variant_caps"], style["font_variant_numeric"], style["font_variant_ligatures"],
+            style["font_feature_settings"], style["lang"])
+    total = 0
+    for word in text.split(" "):
+        total += 1
+        if not word:
+            continue
+        key = (word, face)
+        count = _GLYPHS.get(key)
+        if count is None:
+            layout = create_layout(word, style, context, None, 0)
+            count, run = 0, layout.get_first_line()[0].runs
+            while run != ffi.NULL:
+                count += run.data.glyphs.num_glyphs
+                run = run.next
+            layout.deactivate()
+            _GLYPHS[key] = count
+        total += count
+    return total - 1  # the spaces between the words, and the words' glyphs
+
+
+def _install_tracked_drawing() -> None:
+    import weasyprint.draw.text as drawn
+    from weasyprint.text.ffi import TO_UNITS, ffi, pango
+
+    if getattr(drawn.draw_first_line, "tracks", False):
+        return
+    original = drawn.draw_first_line
+
+    def draw_first_line(stream, textbox, *args):
+        spacing = getattr(textbox, "tracking", 0)
+        if spacing and textbox.text.strip():
+            layout = textbox.pango_layout.layout
+            # As the original does first: set now, it does not make the lines again later.
+            pango.pango_layout_set_single_paragraph_mode(layout, True)
+            line = textbox.pango_layout.get_first_line()[0]
+            units = round(spacing * TO_UNITS)
+            glyphs = []
+            run = line.runs
+            while run != ffi.NULL:
+                string = run.data.glyphs
+                glyphs += [string.glyphs + i for i in range(string.num_glyphs)]
+                run = run.next
+            if not getattr(textbox, "tracking_last", True):
+                glyphs = glyphs[:-1]
+            for glyph in glyphs:
+                glyph.geometry.width += units
+        return original(stream, textbox, *args)
+
+    draw_first_line.tracks = True
+    drawn.draw_first_line = draw_first_line
 
 
 def _plan_for(context, box, position_x, max_x, skip_stack):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Loader
+from . import mupdf
 from .errors import Problems
 from .model import Edition
 from .settings import Positions, derived, parse_length, parse_trim, setting
@@ -139,7 +140,7 @@ def check_interior(data: bytes, edition: Edition, profile: Profile, labels: list
     """The interior PDF as the printer's preflight reads it: trim offered, page boxes
     (trim size, or bleed on the outside edges only when something bleeds), no ink
     within the safe zone, the inside margin the page count needs."""
-    import pymupdf
+    pymupdf = mupdf.load()
 
     rule = f"(printer {profile.key}: {profile.name})"
     if not profile.offers(edition.trim):
@@ -185,7 +186,7 @@ def _page_breaches(page, index: int, safe: float, gutter: float, inks: InkCache 
 
 def ink_box(page) -> tuple[float, float, float, float] | None:
     """The bounding box of everything the page prints, in inches from its top left."""
-    import pymupdf
+    pymupdf = mupdf.load()
     from PIL import Image
 
     pix = page.get_pixmap(dpi=INK_DPI, colorspace=pymupdf.csGRAY, alpha=False)
@@ -284,7 +285,7 @@ class InkCache:
 
 
 def _text_near(page, edge: str, recto: bool, safe: float) -> str:
-    import pymupdf
+    pymupdf = mupdf.load()
 
     r = page.rect
     band = safe * 72
@@ -327,7 +328,7 @@ def check_standard(standard: str, profile: Profile, problems: Problems, place: P
 def max_ink(data: bytes, dpi: int = 36) -> tuple[float, tuple[float, float]]:
     """The highest total coverage (C+M+Y+K, per cent) anywhere on the first page, and where
     (inches from the top left), rendered in CMYK as the press would separate it."""
-    import pymupdf
+    pymupdf = mupdf.load()
 
     with pymupdf.open(stream=data, filetype="pdf") as doc:
         pix = doc[0].get_pixmap(dpi=dpi, colorspace=pymupdf.csCMYK, alpha=False)
@@ -343,7 +344,7 @@ def max_ink(data: bytes, dpi: int = 36) -> tuple[float, tuple[float, float]]:
 def white_box(data: bytes, dpi: int = 36) -> tuple[float, float]:
     """Width and height (points) of the unprinted paper on a cover's first page: the clear
     area around the barcode, the only place a cover leaves the paper white."""
-    import pymupdf
+    pymupdf = mupdf.load()
 
     with pymupdf.open(stream=data, filetype="pdf") as doc:
         pix = doc[0].get_pixmap(dpi=dpi, colorspace=pymupdf.csCMYK, alpha=False)

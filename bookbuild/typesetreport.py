@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from math import inf
 from pathlib import Path
 
+from . import mupdf
 from .errors import BuildError, Problem
 from .fsutil import write_atomic
 
@@ -353,7 +354,7 @@ def _capitalised(text: str) -> set[str]:
 # --- the report -----------------------------------------------------------------------------
 
 def report(pdf: Path, book: Path) -> dict:
-    import pymupdf
+    pymupdf = mupdf.load()
 
     try:
         document = pymupdf.open(pdf)

@@ -465,7 +465,7 @@ def test_a_character_the_font_lacks_stops_the_build_before_layout(broken, capsys
            "EB Garamond 12 Regular" in err
     assert "replace the character or spell it out" in err
     assert (out / "mini-book.pdf").read_bytes() == b"%PDF-1.7 the previous, good interior"
-    assert not (out / "cache" / "print").exists()  # stopped before any layout
+    assert not (out / "cache" / "print").exists()  # no layout kept: the check runs while they are made
 
 
 # --- the real book ------------------------------------------------------------------------

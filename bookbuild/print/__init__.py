@@ -88,7 +88,10 @@ def build_pdf(book: Book, edition: Edition, problems: Problems, cache: Path | No
     checks.before_layout(book, problems)
     try:
         result = print_book(book, edition, problems, cache / "print" if cache else None, workers,
-                            say=say, pool=pool, pages_only=pages_only)
+                            say=say, pool=pool, pages_only=pages_only,
+                            meanwhile=lambda: checks.while_laying_out(book, problems))
+    except BuildError:
+        raise
     except Exception as exc:  # WeasyPrint raises anything from deep inside the layout.
         problems.error(display_path(book.root), 0, 0, "P002", f"layout failed: {type(exc).__name__}: {exc}")
         raise BuildError(problems.items) from exc

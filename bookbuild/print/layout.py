@@ -508,7 +508,7 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
                workers: int | None = None,
                decorate: Callable[[Part, str], str] | None = None,
                say: Callable[[str], None] | None = None, pool: Pool | None = None,
-               pages_only: bool = False) -> PrintedBook:
+               pages_only: bool = False, meanwhile: Callable[[], None] | None = None) -> PrintedBook:
     """Lay out every part on its own (in parallel, reusing unchanged ones from the cache),
     then the contents and the index from the page map, then the running heads and folios
     of every page, and put it all in one PDF.
@@ -518,7 +518,9 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
     may rewrite a part's HTML before layout (the proof adds ids that must not move a line);
     `say` gets a progress line for every part laid out and every stage, with the time taken;
     `pool` is one the caller started early (`Pool.warm`), else one is made here.
-    `pages_only` stops at the page map (the EPUB's page-list): no heads, folios or PDF."""
+    `pages_only` stops at the page map (the EPUB's page-list): no heads, folios or PDF.
+    `meanwhile()` runs while the workers lay out the parts (the print stage's check of the
+    characters against the fonts); what it raises ends the build."""
     started = time.monotonic()
 
     def note(message: str) -> None:
@@ -543,7 +545,10 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
             pool.say = note
         contents.context = {"entries": contents_entries(book, parts, None, None)}
         note(f"laying out {len(parts) - (index is not None)} parts on {pool.workers} worker(s)")
-        results = pool.run([job(p) for p in parts if p is not index])
+        pending = pool.submit([job(p) for p in parts if p is not index])
+        if meanwhile is not None:
+            meanwhile()
+        results = pool.collect(pending)
         if edition.line_breaking == "paragraph":
             note(breaking_summary(results.values()))
         for round_ in range(1, 4):

@@ -139,11 +139,59 @@ def _parse(source: bytes):
             return pool.submit(ast.parse, source).result()
 
 
+# The imports of each module's source, kept by its content's digest between builds: parsing
+# the 80 modules of bookbuild for their imports took 0.45 s of a one-chapter rebuild. Each
+# entry carries a digest of itself, and one that does not match is parsed again.
+IMPORTS_FILE = REPOSITORY / "build" / "cache" / "imports.json"
+_STORED: dict = {}
+_NEW: list = []
+
+
+def _seal(key: str, entry) -> str:
+    return hashlib.sha256(f"imports-1\0{key}\0{json.dumps(entry)}".encode()).hexdigest()
+
+
+def _stored_imports() -> dict:
+    if not _STORED:
+        _STORED["loaded"] = {}
+        try:
+            data = json.loads(IMPORTS_FILE.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        for key, entry in (data.items() if isinstance(data, dict) else ()):
+            if isinstance(entry, list) and len(entry) == 2 and entry[1] == _seal(key, entry[0]):
+                _STORED["loaded"][key] = entry[0]
+    return _STORED["loaded"]
+
+
+def _save_imports() -> None:
+    if not _NEW:
+        return
+    stored = _stored_imports()
+    _NEW.clear()
+    try:
+        write_atomic(IMPORTS_FILE, json.dumps({k: [v, _seal(k, v)] for k, v in sorted(stored.items())}))
+    except OSError:
+        pass  # a checkout it cannot write to parses again next time
+
+
 @functools.lru_cache(maxsize=256)
 def _imports(source: bytes, package: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(absolute module, names imported from it) of every import in a module's source,
     parsed once per content: the read and transform stages and the print layout each key
-    their caches by the modules they import, in one process."""
+    their caches by the modules they import, in one process, and the next build finds them
+    in IMPORTS_FILE."""
+    key = hashlib.sha256(source + b"\0" + package.encode()).hexdigest()
+    stored = _stored_imports()
+    if key in stored:
+        return tuple((base, tuple(names)) for base, names in stored[key])
+    found = _parsed_imports(source, package)
+    stored[key] = [[base, list(names)] for base, names in found]
+    _NEW.append(key)
+    return found
+
+
+def _parsed_imports(source: bytes, package: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     found: list[tuple[str, tuple[str, ...]]] = []
     for node in ast.walk(_parse(source)):
         if isinstance(node, ast.Import):
@@ -168,6 +216,7 @@ def module_files(names) -> list[Path]:
             # Importing a module runs its packages' __init__ first.
             parents = {name.rsplit(".", n)[0] for n in range(1, name.count(".") + 1)}
             todo.extend((imported_modules(name) | parents) - seen)
+    _save_imports()
     return sorted(module_path(n) for n in seen)
 
 

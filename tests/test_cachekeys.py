@@ -3,6 +3,7 @@ WeasyPrint, or another face changes the page map's key and the parts' keys; an e
 module the read stage or the mention matcher imports changes their keys."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -140,3 +141,24 @@ def test_editing_any_module_a_stage_loads_changes_its_cache_key(code, key, modul
     path = code / "lint" / "report.py"
     path.write_bytes(path.read_bytes() + b"\n# edited\n")
     assert key() == before
+
+
+def test_the_imports_kept_between_builds_are_checked_before_use(tmp_path, monkeypatch):
+    """outputcache.IMPORTS_FILE keeps each module's imports by its content's digest, sealed: the
+    same modules come out of it, and an entry edited by hand is parsed again, not believed."""
+    monkeypatch.setattr(outputcache, "IMPORTS_FILE", tmp_path / "imports.json")
+    monkeypatch.setattr(outputcache, "_STORED", {})
+    outputcache._imports.cache_clear()
+    first = outputcache.module_files(["bookbuild.print.layout"])
+    data = json.loads((tmp_path / "imports.json").read_text())
+    assert len(data) == len(first)
+    # Someone says the layout imports nothing: the seal no longer matches, so it is parsed again.
+    source = outputcache.module_path("bookbuild.print.layout").read_bytes()
+    key = hashlib.sha256(source + b"\0bookbuild.print").hexdigest()
+    assert any(base == "bookbuild.print.engine" for base, _ in data[key][0])
+    data[key][0] = []
+    (tmp_path / "imports.json").write_text(json.dumps(data))
+    monkeypatch.setattr(outputcache, "_STORED", {})
+    outputcache._imports.cache_clear()
+    assert outputcache.module_files(["bookbuild.print.layout"]) == first
+    outputcache._imports.cache_clear()

@@ -72,7 +72,6 @@ class Tally:
     widows: list = field(default_factory=list)
     orphans: list = field(default_factory=list)
     spreads: int = 0
-    spreads_unaligned: int = 0
     short_pages: list = field(default_factory=list)
     title_single_word: list = field(default_factory=list)
     loose_lines: list = field(default_factory=list)
@@ -86,7 +85,7 @@ class Tally:
             self.tightest, self.tightest_page = other.tightest, other.tightest_page
         if other.worst > self.worst:
             self.worst, self.worst_page = other.worst, other.worst_page
-        for name in ("hyphenated", "hyphen_runs", "pages_ending_hyphen", "across_turn", "spreads", "spreads_unaligned"):
+        for name in ("hyphenated", "hyphen_runs", "pages_ending_hyphen", "across_turn", "spreads"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.longest_run = max(self.longest_run, other.longest_run)
         for name in ("split_names", "short_pages", "title_single_word", "widows", "orphans", "loose_lines", "unaligned"):
@@ -108,8 +107,8 @@ class Tally:
             "pages_ending_hyphen": self.pages_ending_hyphen, "across_page_turn": self.across_turn,
             "split_names": len(self.split_names), "widows": len(self.widows),
             "orphans": len(self.orphans),
-            "spreads": self.spreads, "spreads_unaligned": self.spreads_unaligned,
-            "spreads_aligned_percent": share(self.spreads - self.spreads_unaligned, self.spreads),
+            "spreads": self.spreads, "spreads_unaligned": len(self.unaligned),
+            "spreads_aligned_percent": share(self.spreads - len(self.unaligned), self.spreads),
             "short_pages": len(self.short_pages), "titles_single_word": len(self.title_single_word),
         }
 
@@ -289,7 +288,6 @@ def _page_ends(pages: list[list[Line]], bottoms: list[float], first: int, tally:
         if verso and i > 0 and i + 1 < len(pages) - 1 and pages[i + 1]:
             tally.spreads += 1
             if abs(bottoms[i + 1] - bottoms[i]) > 1.0:
-                tally.spreads_unaligned += 1
                 tally.unaligned.append(f"{labels[number]}–{labels[number + 1]}: "
                                        f"{(bottoms[i + 1] - bottoms[i]) / PITCH:+.1f} lines")
 

@@ -539,20 +539,24 @@ def _nearest(value) -> int:
     return int(round(value))
 
 
-def _letter_space(context, box, spacing: float, x_advance: float = 0.0) -> float:
+def _letter_space(context, box, spacing: float, x_advance: float = 0.0, last=None) -> float:
     """Set the line's glyphs `spacing` px further apart (linebreak.TRACK), as WeasyPrint's
     `add_word_spacing` widens its spaces: each text box is wider by `spacing` for each of its
-    glyphs (but the line's last), and boxes after it move; `_draw_tracked` adds the spacing
-    to the glyphs' advances when the box is drawn. Not Pango's letter spacing, which turns
-    the face's ligatures off ("office" set o-f-f-i-c-e on a spaced line, "oﬃce" beside it).
-    Returns how far."""
+    glyphs (but the line's last), and boxes after it move; the wrapped `draw_first_line`
+    (`_install_tracked_drawing`) adds the spacing to the glyphs' advances when the box is
+    drawn. Not Pango's letter spacing, which turns the face's ligatures off ("office" set
+    o-f-f-i-c-e on a spaced line, "oﬃce" beside it). Returns how far."""
     from weasyprint.formatting_structure import boxes
 
+    if isinstance(box, boxes.LineBox):  # no spacing after the line's last glyph
+        last = next((b for b in reversed(list(box.descendants()))
+                     if isinstance(b, boxes.TextBox) and b.text), None)
     if isinstance(box, boxes.TextBox):
         box.position_x += x_advance
         if box.text:
             box.tracking = spacing
-            grown = spacing * _glyph_count(context, box.text, box.style)
+            box.tracking_last = box is not last
+            grown = spacing * (_glyph_count(box.text, box.style) - (box is last))
             x_advance += grown
             box.width += grown
     elif isinstance(box, (boxes.LineBox, boxes.InlineBox)):
@@ -560,45 +564,23 @@ def _letter_space(context, box, spacing: float, x_advance: float = 0.0) -> float
         before = x_advance
         for child in box.children:
             if child.is_in_normal_flow():
-                x_advance = _letter_space(context, child, spacing, x_advance)
+                x_advance = _letter_space(context, child, spacing, x_advance, last)
         box.width += x_advance - before
-        if isinstance(box, boxes.LineBox):  # no spacing after the line's last glyph
-            last = next((b for b in reversed(list(box.descendants()))
-                         if isinstance(b, boxes.TextBox) and getattr(b, "tracking", 0)), None)
-            if last is not None:
-                last.tracking_last = False
-                last.width -= spacing
-                for parent in _ancestors(box, last):
-                    parent.width -= spacing
-                x_advance -= spacing
     else:
         box.translate(x_advance, 0)
     return x_advance
 
 
-def _ancestors(root, target) -> list:
-    """The boxes from `root` down to `target`'s parent."""
-    for child in getattr(root, "children", ()):
-        if child is target:
-            return [root]
-        found = _ancestors(child, target)
-        if found:
-            return [root, *found]
-    return []
-
-
 _GLYPHS: dict = {}
 
 
-def _glyph_count(context, text: str, style) -> int:
+def _glyph_count(text: str, style) -> int:
     """How many glyphs `text` is set in: a space is one, a word as many as its shaping gives
     (a ligature is one glyph for its letters), counted once per word and face."""
     from weasyprint.text.ffi import ffi
     from weasyprint.text.line_break import create_layout
 
-    face = (style["font_family"], style["font_size"], style["font_style"], style["font_weight"],
-            style["font_variant_caps"], style["font_variant_numeric"], style["font_variant_ligatures"],
-            style["font_feature_settings"], style["lang"])
+    face = _face(style)
     total = 0
     for word in text.split(" "):
         total += 1
@@ -607,7 +589,7 @@ def _glyph_count(context, text: str, style) -> int:
         key = (word, face)
         count = _GLYPHS.get(key)
         if count is None:
-            layout = create_layout(word, style, context, None, 0)
+            layout = create_layout(word, style, None, None, 0)  # the context is not read
             count, run = 0, layout.get_first_line()[0].runs
             while run != ffi.NULL:
                 count += run.data.glyphs.num_glyphs
@@ -640,7 +622,7 @@ def _install_tracked_drawing() -> None:
                 string = run.data.glyphs
                 glyphs += [string.glyphs + i for i in range(string.num_glyphs)]
                 run = run.next
-            if not getattr(textbox, "tracking_last", True):
+            if not textbox.tracking_last:
                 glyphs = glyphs[:-1]
             for glyph in glyphs:
                 glyph.geometry.width += units
@@ -949,14 +931,19 @@ def _measure(context, text: str, style) -> float:
     """The natural width of `text` set alone in `style`, in px (cached per face and size)."""
     from weasyprint.text.line_break import create_layout, line_size
 
-    face = (style["font_family"], style["font_size"], style["font_style"], style["font_weight"],
-            style["font_variant_caps"], style["font_variant_numeric"], style["letter_spacing"],
-            style["word_spacing"], style["lang"], style["font_kerning"])
-    key = (text, repr(face))
+    key = (text, _face(style))
     if key not in _MEASURED:
         layout = create_layout(text, style, context, None, 0)
         _MEASURED[key] = line_size(layout.get_first_line()[0], style)[0]
     return _MEASURED[key]
+
+
+def _face(style) -> str:
+    """What a text's shaping depends on in `style`: the key of the measures kept per face."""
+    return repr(tuple(style[k] for k in (
+        "font_family", "font_size", "font_style", "font_weight", "font_variant_caps",
+        "font_variant_numeric", "font_variant_ligatures", "font_feature_settings", "font_kerning",
+        "letter_spacing", "word_spacing", "lang")))
 
 
 def _refine(context, plan, breaks, runs) -> None:

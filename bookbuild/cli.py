@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     asked = next((w for w in words if not w.startswith("-")), None)
     modules = {}
     for name, (module_name, help_text) in COMMANDS.items():
-        sp = sub.add_parser(name, help=help_text)
+        # No abbreviations: `epub --out` was taken for `--output` (a file, where `pdf --out`
+        # is a folder), and an option added later would change what an abbreviation meant.
+        sp = sub.add_parser(name, help=help_text, allow_abbrev=False)
         if name == asked:
             modules[name] = importlib.import_module(module_name)
             modules[name].add_arguments(sp)

@@ -1,12 +1,15 @@
 """Printer profiles (printers/*.yaml): what a printer publishes, and print files checked against it."""
 from __future__ import annotations
 
+import os
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Loader
 from . import mupdf
+from .forking import forked, reaped
 from .errors import Problems
 from .model import Edition
 from .settings import Positions, derived, parse_length, parse_trim, setting
@@ -152,6 +155,7 @@ def check_interior(data: bytes, edition: Edition, profile: Profile, labels: list
     breaches: dict[str, list[str]] = {}
     inks = InkCache(ink_cache)
     with pymupdf.open(stream=data, filetype="pdf") as doc:
+        inks.measure(doc, data)
         for index, page in enumerate(doc):
             label = labels[index] if index < len(labels) else str(index + 1)
             for kind, text in _page_breaches(page, index, safe, gutter, inks):
@@ -197,6 +201,40 @@ def ink_box(page) -> tuple[float, float, float, float] | None:
     return tuple(v / INK_DPI for v in box)
 
 
+# Fewer pages than this are rendered in this process: a fork costs more than it saves.
+FORK_PAGES = 40
+
+
+def ink_boxes(data: bytes, pages: list[int], doc=None) -> dict[int, tuple | None]:
+    """`ink_box` of each of `pages` of the PDF `data` (`doc`: the same, opened): half of them
+    in a forked copy of this process, which hands its boxes back through a pipe, half here
+    (the printer's check renders every page of a new interior, 2 s of the book's build on one
+    core). A copy that fails or is not possible leaves its half to this process."""
+    import json
+
+    pymupdf = mupdf.load()
+    with (nullcontext(doc) if doc is not None else pymupdf.open(stream=data, filetype="pdf")) as opened:
+        half = len(pages) // 2 if len(pages) >= FORK_PAGES and (os.cpu_count() or 1) > 1 else 0
+        theirs, mine = pages[:half], pages[half:]
+        child, reader = forked(lambda: json.dumps(_render(data, theirs)).encode()) if theirs else (None, None)
+        boxes = {i: ink_box(opened[i]) for i in mine}
+        found = reaped(child, reader)
+        try:
+            handed = {int(i): tuple(box) if box is not None else None
+                      for i, box in json.loads(found).items()} if found is not None else {}
+        except (ValueError, TypeError, AttributeError):
+            handed = {}
+        if set(handed) != set(theirs):
+            handed = {i: ink_box(opened[i]) for i in theirs}
+    return {**boxes, **handed}
+
+
+def _render(data: bytes, pages: list[int]) -> dict[int, tuple | None]:
+    pymupdf = mupdf.load()
+    with pymupdf.open(stream=data, filetype="pdf") as doc:
+        return {i: ink_box(doc[i]) for i in pages}
+
+
 _REFERENCE = re.compile(r"\b(\d+) \d+ R\b")
 _PARENT = re.compile(r"/(?:Parent|P)\s+\d+ \d+ R")  # back to the page tree: not what the page shows
 
@@ -224,8 +262,15 @@ class InkCache:
             if isinstance(entry, list) and len(entry) == 2 and entry[1] == self._seal(key, entry[0]):
                 self.entries[key] = entry[0]
 
+    def measure(self, doc, data: bytes) -> None:
+        """Render, on two cores, every page of `doc` (opened from `data`) that no entry has;
+        `ink_box` then finds them here."""
+        missing = [i for i, page in enumerate(doc) if self._key(page) not in self.entries]
+        for i, box in ink_boxes(data, missing, doc).items():
+            self.entries[self._key(doc[i])] = list(box) if box is not None else None
+
     def ink_box(self, page):
-        if self.path is None:
+        if self.path is None and not self.entries:
             return ink_box(page)
         key = self._key(page)
         if key in self.entries:

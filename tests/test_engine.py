@@ -109,9 +109,27 @@ class Remake:
         self.passes = 0
         self.boundaries: list[int] = []
 
+    def page_made(self, pages, index) -> bool:
+        return False
+
     def boundary(self, root_box, pages, index) -> bool:
         self.boundaries.append(index)
         return len(self.boundaries) == 1
+
+
+class RemakeOwn(Remake):
+    """A watcher that asks for the third page to be made again once, as soon as it is made."""
+
+    def __init__(self):
+        super().__init__()
+        self.made: list[int] = []
+
+    def page_made(self, pages, index) -> bool:
+        self.made.append(index)
+        return self.made.count(2) == 1 and index == 2
+
+    def boundary(self, root_box, pages, index) -> bool:
+        return False
 
 
 def test_pages_made_again_come_out_as_before():
@@ -124,6 +142,18 @@ def test_pages_made_again_come_out_as_before():
         remade = page_texts(render(body, FOOTNOTES))
     assert watcher.passes == 1 and len(watcher.boundaries) > 1
     assert remade == plain
+
+
+def test_a_page_made_again_for_its_own_end_costs_that_page_alone():
+    """`watcher.page_made`: asked of each page as soon as it is made; True makes that page
+    again, and only it (a boundary makes three again), and the pages come out as before."""
+    body = paragraphs(8) + "".join(f'<p>Noted {i}<span class="fn">Note {i}</span></p>' for i in range(6))
+    plain = page_texts(render(body, FOOTNOTES))
+    watcher = RemakeOwn()
+    with engine.watching(watcher):
+        remade = page_texts(render(body, FOOTNOTES))
+    assert len(plain) >= 4 and remade == plain and watcher.passes == 1
+    assert watcher.made == [0, 1, 2, 2, *range(3, len(plain))]
 
 
 def test_a_figure_too_tall_for_its_page_goes_overleaf_and_the_text_comes_first():
@@ -407,3 +437,26 @@ def test_notes_keep_their_numbers_and_an_empty_fragment_is_no_end():
             # No number is left at the foot of a page with its note overleaf (carry_lone_floats).
             assert text is not None, engine.box_text(number)
             assert abs(number.position_y - text.position_y) < 0.5, engine.box_text(text)
+
+
+def test_the_layout_runs_on_a_roomy_stack_that_maps_no_chunk_per_call():
+    """parts.on_a_roomy_stack: calls that go 400 frames deep and back, 3,000 times, map a
+    new chunk of CPython's frame stack (and fault its pages in) each time they pass a chunk's
+    end; run on the roomy stack they find the room there, and fault in next to nothing."""
+    import resource
+
+    from bookbuild.print.parts import on_a_roomy_stack
+
+    def deep(n: int) -> int:
+        return deep(n - 1) + 1 if n else 0
+
+    def swing() -> int:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(3000):
+            deep(400)
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    assert on_a_roomy_stack(pow, 2, 10) == 1024
+    plain = swing()
+    roomy = on_a_roomy_stack(swing)
+    assert plain > 3000 and roomy < 300, (plain, roomy)

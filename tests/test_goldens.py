@@ -59,7 +59,7 @@ def print_html(mini_pdf) -> dict[str, str]:
     HTML before layout and here returns it unchanged. The running heads' and folios' layer
     is left out."""
     from bookbuild.errors import Problems
-    from bookbuild.print.layout import print_book
+    from bookbuild.print.layout import book_parts, print_book
     from bookbuild.read import read_book
     from bookbuild.transform import transform
 
@@ -74,7 +74,9 @@ def print_html(mini_pdf) -> dict[str, str]:
     print_book(book, book.config.editions["paperback"], problems, mini_pdf.cache / "print",
                decorate=keep, pages_only=True)
     assert not problems.errors, problems.items
-    return {f"{n:02}-{key}.html": normalize(html, mini_pdf.repo) for n, (key, html) in enumerate(handed.items())}
+    # Numbered in the book's order (the parts are rendered longest first).
+    placed = [p.key for p in book_parts(book) if p.key in handed]
+    return {f"{n:02}-{key}.html": normalize(handed[key], mini_pdf.repo) for n, key in enumerate(placed)}
 
 
 def test_print_html_is_the_golden_one(mini_pdf):

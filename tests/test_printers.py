@@ -157,6 +157,49 @@ def test_ink_cache_measures_a_page_once_and_only_the_same_page(tmp_path, monkeyp
     assert measure(document("Edges")) == changed and len(rendered) == 1
 
 
+def test_ink_boxes_of_many_pages_are_measured_on_two_cores_alike(monkeypatch):
+    """printers.ink_boxes: half the pages in a forked copy, half here, the same boxes as one by
+    one; a copy that fails leaves its pages to this process, which measures them itself."""
+    import os
+
+    import pymupdf
+
+    doc = pymupdf.open()
+    for n in range(printers.FORK_PAGES + 4):
+        page = doc.new_page(width=432, height=648)
+        if n % 5:
+            page.insert_text((20 + 3 * n, 100 + 4 * n), f"Page {n}", fontsize=12)
+    data = doc.tobytes()
+    pages = list(range(len(doc)))
+    alike = {i: printers.ink_box(doc[i]) for i in pages}
+    parent = os.getpid()
+    measured = []
+    real = printers.ink_box
+    monkeypatch.setattr(printers, "ink_box", lambda page: os.getpid() == parent and measured.append(page.number)
+                        or real(page))
+    assert printers.ink_boxes(data, pages) == alike
+    assert 0 < len(measured) < len(pages)  # the copy measured the rest
+    assert alike[0] is None and alike[1] is not None
+
+    measured.clear()
+    monkeypatch.setattr(printers, "_render", lambda data, pages: os._exit(3))  # the copy fails
+    assert printers.ink_boxes(data, pages) == alike and sorted(measured) == pages
+
+
+def test_pymupdf_is_loaded_without_its_layout_analysis():
+    """bookbuild/mupdf.py: PyMuPDF without `pymupdf.layout` and `pymupdf4llm`, which bring
+    numpy and onnxruntime (0.3–2 s of every build that checks a PDF), and it still renders."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from bookbuild import mupdf; m = mupdf.load(); "
+            "d = m.open(); d.new_page().get_pixmap(); "
+            "print(sorted(n for n in ('numpy', 'onnxruntime', 'pymupdf4llm') if sys.modules.get(n)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "[]", out
+
+
 # --- PDF/X fonts ------------------------------------------------------------------------------
 
 def test_pressing_leaves_no_opentype_program_and_one_tag_per_program(tmp_path, capsys):

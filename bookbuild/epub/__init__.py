@@ -75,8 +75,11 @@ class Doc:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--book", type=Path, default=ROOT / "book",
                         help="the book folder, holding book.yaml (default: book/)")
-    parser.add_argument("-o", "--output", type=Path,
-                        help="where to write the EPUB (default: build/<slug>.epub beside the book folder)")
+    where = parser.add_mutually_exclusive_group()
+    # `--out` names a folder, as for `pdf`, `proof` and `dist`; `--output` names the file.
+    where.add_argument("--out", type=Path, help="output folder (default: build/ beside the book folder)")
+    where.add_argument("-o", "--output", type=Path,
+                       help="where to write the EPUB (default: build/<slug>.epub beside the book folder)")
     parser.add_argument("--page-map", type=Path,
                         help=f"print page map written by the PDF build (default: {PAGE_MAP}, if present)")
     parser.add_argument("--no-page-list", action="store_true",
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     """read → transform → print's page map → render and package → write → check (with --check)."""
     from ..pipeline import Folders
 
-    folders = Folders.of(args.book)
+    folders = Folders.of(args.book, args.out)
     sweep_leftovers(folders.out, folders.cache)
     stamp = Stamp(folders.cache, "epub")
     sources = inputs_key(folders.root, args)
@@ -163,7 +166,8 @@ def inputs_key(root: Path, args: argparse.Namespace) -> str:
     (the received manuscript aside), the art, the fonts, the pipeline's code, templates
     and styles (which the page map's own key covers too), the options and the sources'
     modification date that goes into the package."""
-    output = Path(args.output).resolve() if args.output else "default"
+    output = Path(args.output).resolve() if args.output else \
+        f"folder {Path(args.out).resolve()}" if args.out else "default"
     inputs = Inputs("epub", root, output, args.no_page_list, args.page_map or "")
     inputs.code().tree(root, skip=("received",)).stats(root / "images").stats(FONT_DIR)
     inputs.text(iso_modified(sources_modified(root)), os.environ.get("PYPANDOC_PANDOC", ""))

@@ -37,9 +37,13 @@ class Deferral:
     def __exit__(self, *exc) -> None:
         self._watching.__exit__(*exc)
 
+    def page_made(self, pages: list, index: int) -> bool:
+        # A page that ends on a hyphen is made again at once (engine.avoid_hyphen_at_page_end
+        # reads the page before the boundary it is given).
+        return engine.avoid_hyphen_at_page_end(pages, index + 1)
+
     def boundary(self, root_box, pages: list, index: int) -> bool:
-        return defer_figures(root_box, pages, index, self.moved) or \
-            engine.avoid_hyphen_at_page_end(pages, index) or engine.balance_spread(pages, index)
+        return defer_figures(root_box, pages, index, self.moved) or engine.balance_spread(pages, index)
 
 
 def defer_figures(root_box, pages: list, boundary: int, moved: list | None = None) -> bool:

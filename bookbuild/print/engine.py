@@ -165,24 +165,13 @@ def write(document, half: int) -> bytes:
         return document.write_pdf()
     import pikepdf
 
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:
-        code = 1
-        try:
-            os.close(read_end)
-            data = document.copy(document.pages[half:]).write_pdf()
-            with os.fdopen(write_end, "wb") as out:
-                out.write(data)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
+    from ..forking import forked, reaped
+
+    child, reader = forked(lambda: document.copy(document.pages[half:]).write_pdf())
     first = document.copy(document.pages[:half]).write_pdf()
-    with os.fdopen(read_end, "rb") as source:
-        second = source.read()
-    _, status = os.waitpid(child, 0)
-    if status != 0 or not second:
+    # No copy could be made: this process writes the second half too.
+    second = reaped(child, reader) if child is not None else document.copy(document.pages[half:]).write_pdf()
+    if not second:
         raise RuntimeError("writing the second half of the part failed")
     with pikepdf.open(io.BytesIO(first)) as joined, pikepdf.open(io.BytesIO(second)) as rest, \
             warnings.catch_warnings():
@@ -206,9 +195,12 @@ _ACTIVE: list = []
 
 @contextmanager
 def watching(watcher):
-    """While active, every document laid out in this process has its page boundaries shown to
-    `watcher.boundary(root_box, pages, index) -> bool` (True: a box moved, make the pages
-    again from the one before `index`); at most `watcher.limit` times per pagination."""
+    """While active, every document laid out in this process has each page shown to
+    `watcher.page_made(pages, index) -> bool` as soon as it is made (True: make that page
+    again), and its page boundaries to `watcher.boundary(root_box, pages, index) -> bool` once
+    the page after the boundary is made too (True: a box moved, make the pages again from the
+    one before `index`); at most `watcher.limit` times per pagination. What a page's own end
+    decides costs that page alone, not the three a boundary costs."""
     _install_hook()
     _ACTIVE.append(watcher)
     try:
@@ -231,6 +223,28 @@ def _install_hook() -> None:
 
     make_all_pages.defers_figures = True
     layout.make_all_pages = make_all_pages
+    _install_carried_notes_page()
+
+
+def _install_carried_notes_page() -> None:
+    """A last page whose footnotes do not all fit carries them to one more page, which
+    WeasyPrint's `make_all_pages` makes only on a first pagination: remade from a page on (the
+    watcher's restarts), it finds that page's `page_maker` entry unmarked, takes the page as
+    made before and fails (IndexError). The entry is marked, as for any page still to make."""
+    import weasyprint.layout.page as page
+
+    if getattr(page.remake_page, "carries_notes", False):
+        return
+    original = page.remake_page
+
+    def remake_page(index, context, root_box, html):
+        made, resume_at = original(index, context, root_box, html)
+        if _PAGINATING and resume_at is None and context.reported_footnotes:
+            context.page_maker[index + 1][-1]["content_changed"] = True
+        return made, resume_at
+
+    remake_page.carries_notes = True
+    page.remake_page = remake_page
 
 
 def _paginate(original, watcher, context, root_box, html, previous: list) -> list:
@@ -248,9 +262,9 @@ _PAGINATING: list = []  # the layout context of the document being paginated
 
 
 def _paginate_watched(original, watcher, context, root_box, html, previous: list) -> list:
-    footnotes = list(context.footnotes)
-    # The state between pages that WeasyPrint keeps in `context`, after each page made.
-    after: dict[int, tuple[list, dict]] = {}
+    # The state between pages that WeasyPrint keeps in `context`, after each page made: the
+    # footnotes not yet placed, those carried to the next page, the floats broken across.
+    after: dict[int, tuple[list, list, dict]] = {-1: (list(context.footnotes), [], {})}
     made: list = []
     generator = original(context, root_box, html, previous)
     moves = 0
@@ -259,9 +273,16 @@ def _paginate_watched(original, watcher, context, root_box, html, previous: list
         for page in generator:
             index = len(made)
             made.append(page)
-            if index >= len(previous) or page is not previous[index]:
-                after[index] = (list(context.reported_footnotes), dict(context.broken_out_of_flow))
-            if index >= 2 and moves < watcher.limit and watcher.boundary(root_box, made, index - 1):
+            fresh = index >= len(previous) or page is not previous[index]
+            if fresh:
+                after[index] = (list(context.footnotes), list(context.reported_footnotes),
+                                dict(context.broken_out_of_flow))
+            if moves >= watcher.limit:
+                continue
+            if fresh and watcher.page_made(made, index):  # its own end: it alone is made again
+                restart = index
+                break
+            if index >= 2 and watcher.boundary(root_box, made, index - 1):
                 restart = index - 2
                 break
         else:
@@ -269,16 +290,18 @@ def _paginate_watched(original, watcher, context, root_box, html, previous: list
             if last >= 1 and moves < watcher.limit and watcher.boundary(root_box, made, last):
                 restart = last - 1
         if restart is None:
-            # The entry after the last page was marked below if a page was made again:
-            # WeasyPrint would take the mark as a reason to paginate everything again.
-            context.page_maker[-1][-1]["content_changed"] = False
+            # The entries after the last page were marked if a page was made again (below, and
+            # by the carried notes' page): WeasyPrint would take a mark as a reason to
+            # paginate everything again.
+            for entry in context.page_maker[len(made):]:
+                entry[-1]["content_changed"] = False
             return made
         generator.close()
         moves += 1
         watcher.passes += 1
         for entry in context.page_maker[restart:]:
             entry[-1]["content_changed"] = True
-        reported, broken = after.get(restart - 1, ([], {}))
+        footnotes, reported, broken = after[restart - 1]
         context.footnotes = list(footnotes)
         context.reported_footnotes = list(reported)
         context.broken_out_of_flow.clear()

@@ -249,7 +249,8 @@ class InkCache:
     VERSION = f"ink-1 {INK_DPI} {INK_LEVEL}"
 
     def __init__(self, path: Path | None):
-        self.path, self.entries, self.used, self.digests = path, {}, {}, {}
+        # entries: as read from the file; measured: rendered by `measure` for this document.
+        self.path, self.entries, self.measured, self.used, self.digests = path, {}, {}, {}, {}
         if path is None or not path.is_file():
             return
         import json
@@ -267,14 +268,16 @@ class InkCache:
         `ink_box` then finds them here."""
         missing = [i for i, page in enumerate(doc) if self._key(page) not in self.entries]
         for i, box in ink_boxes(data, missing, doc).items():
-            self.entries[self._key(doc[i])] = list(box) if box is not None else None
+            self.measured[self._key(doc[i])] = list(box) if box is not None else None
 
     def ink_box(self, page):
-        if self.path is None and not self.entries:
+        if self.path is None and not self.measured:
             return ink_box(page)
         key = self._key(page)
         if key in self.entries:
             box = self.entries[key]
+        elif key in self.measured:
+            box = self.measured[key]
         else:
             found = ink_box(page)
             box = list(found) if found is not None else None

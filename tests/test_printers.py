@@ -157,7 +157,7 @@ def test_ink_cache_measures_a_page_once_and_only_the_same_page(tmp_path, monkeyp
     assert measure(document("Edges")) == changed and len(rendered) == 1
 
 
-def test_ink_boxes_of_many_pages_are_measured_on_two_cores_alike(monkeypatch):
+def test_ink_boxes_of_many_pages_are_measured_on_two_cores_alike(monkeypatch, tmp_path):
     """printers.ink_boxes: half the pages in a forked copy, half here, the same boxes as one by
     one; a copy that fails leaves its pages to this process, which measures them itself."""
     import os
@@ -180,6 +180,17 @@ def test_ink_boxes_of_many_pages_are_measured_on_two_cores_alike(monkeypatch):
     assert printers.ink_boxes(data, pages) == alike
     assert 0 < len(measured) < len(pages)  # the copy measured the rest
     assert alike[0] is None and alike[1] is not None
+
+    # Through the cache: measured on two cores, kept, and found there by the next build.
+    path = tmp_path / "ink.json"
+    cache = printers.InkCache(path)
+    with pymupdf.open(stream=data, filetype="pdf") as opened:
+        cache.measure(opened, data)
+        assert [cache.ink_box(page) for page in opened] == [alike[i] for i in pages]
+    cache.save()
+    again = printers.InkCache(path)
+    with pymupdf.open(stream=data, filetype="pdf") as opened:
+        assert all(again._key(page) in again.entries for page in opened)
 
     measured.clear()
     monkeypatch.setattr(printers, "_render", lambda data, pages: os._exit(3))  # the copy fails

@@ -460,3 +460,20 @@ def test_the_layout_runs_on_a_roomy_stack_that_maps_no_chunk_per_call():
     plain = swing()
     roomy = on_a_roomy_stack(swing)
     assert plain > 3000 and roomy < 300, (plain, roomy)
+
+
+def test_every_document_is_drawn_alike_whatever_the_process_laid_out_before():
+    """`engine.render` installs the engine's drawing (glyph offsets rounded, letter spacing
+    drawn) in a process that has never set a paragraph: a proof's running heads, laid out in
+    the main process, were drawn otherwise than the book's, laid out in the workers."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = ("import weasyprint.draw.text as drawn\nfrom bookbuild.print import engine\n"
+             "before = getattr(drawn, 'int', int) is engine._nearest\n"
+             "engine.render('<p>Running head</p>', '@page { size: 300px 200px }', '.')\n"
+             "print(before, drawn.int is engine._nearest, getattr(drawn.draw_first_line, 'tracks', False))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.split() == ["False", "True", "True"], out

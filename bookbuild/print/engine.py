@@ -133,6 +133,7 @@ def render(html: str, page_css: str, repository: str):
     """The laid-out WeasyPrint document of one part (figures deferred when a `Deferral` is active)."""
     from weasyprint import HTML
 
+    _install_drawing()
     fonts, fetcher, sheets = _engine(page_css, repository)
     return HTML(string=html, base_url=BOOK_URL, url_fetcher=fetcher).render(stylesheets=sheets, font_config=fonts)
 
@@ -150,6 +151,7 @@ def standalone_pdf(html: str, base_url: str | None = None, data_only: bool = Fal
                 return super().fetch(url, headers)
             raise ValueError(f"{url}: a cover fetches nothing")
 
+    _install_drawing()
     options = {"url_fetcher": NoFetching()} if data_only else {}
     with collected_warnings() as messages:
         data = HTML(string=html, base_url=base_url, **options).write_pdf(pdf_variant=variant)
@@ -548,12 +550,23 @@ def _install_breaking() -> None:
     split_inline_box.chosen_breaks = True
     inline.split_inline_box = split_inline_box
     inline.text_align = text_align
-    # WeasyPrint writes each glyph's offset from the face's own advance in whole thousandths of
-    # an em, cut toward zero (`int(kerning)` in `draw_first_line`): harmless while the offsets
-    # are a fraction either way, but a letter-spaced line's offsets are all of one sign, and a
-    # line of 64 letters drew 0.7 pt longer or shorter than it was laid out (its right edge
-    # ragged). Rounded to the nearest, the error is a fraction of a thousandth, either way.
+    _install_drawing()
+
+
+def _install_drawing() -> None:
+    """How this engine draws glyphs, in every document it lays out (`render`, `standalone_pdf`),
+    whatever the process laid out before: installed with the line breaking alone, the running
+    heads of a one-chapter proof, laid out in the main process, were drawn otherwise than the
+    same heads laid out in a worker that had set a chapter first (pdftotext then read
+    "B olsheviks" on one and "B o l s h e v i k s" on the other).
+
+    WeasyPrint writes each glyph's offset from the face's own advance in whole thousandths of
+    an em, cut toward zero (`int(kerning)` in `draw_first_line`): harmless while the offsets
+    are a fraction either way, but a letter-spaced line's offsets are all of one sign, and a
+    line of 64 letters drew 0.7 pt longer or shorter than it was laid out (its right edge
+    ragged). Rounded to the nearest, the error is a fraction of a thousandth, either way."""
     import weasyprint.draw.text as drawn
+
     drawn.int = _nearest
     _install_tracked_drawing()
 

@@ -325,7 +325,24 @@ class Pool:
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             # fork: the workers start with WeasyPrint already imported.
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
+                                                 initializer=_worker_starts)
         return self._executor
+
+
+# A layout makes a box tree of hundreds of thousands of objects, which Python's cyclic garbage
+# collector scanned again and again (26 full collections over the book in a worker). In a
+# worker, what the fork inherited is set aside from collection (`gc.freeze`: nor does the
+# collector then write to, and so copy, the pages shared with the parent), and collections
+# come at 50,000 allocations, not 700: measured over the book's 60 parts in one process,
+# 3–9 % less CPU, for 264 MiB of peak memory instead of 150.
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def _worker_starts() -> None:
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 

@@ -266,9 +266,10 @@ class InkCache:
     def measure(self, doc, data: bytes) -> None:
         """Render, on two cores, every page of `doc` (opened from `data`) that no entry has;
         `ink_box` then finds them here."""
-        missing = [i for i, page in enumerate(doc) if self._key(page) not in self.entries]
+        keys = [self._key(page) for page in doc]
+        missing = [i for i, key in enumerate(keys) if key not in self.entries]
         for i, box in ink_boxes(data, missing, doc).items():
-            self.measured[self._key(doc[i])] = list(box) if box is not None else None
+            self.measured[keys[i]] = list(box) if box is not None else None
 
     def ink_box(self, page):
         if self.path is None and not self.measured:

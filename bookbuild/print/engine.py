@@ -169,10 +169,13 @@ def write(document, half: int) -> bytes:
 
     from ..forking import forked, reaped
 
-    child, reader = forked(lambda: document.copy(document.pages[half:]).write_pdf())
+    def second_half() -> bytes:
+        return document.copy(document.pages[half:]).write_pdf()
+
+    child, reader = forked(second_half)
     first = document.copy(document.pages[:half]).write_pdf()
     # No copy could be made: this process writes the second half too.
-    second = reaped(child, reader) if child is not None else document.copy(document.pages[half:]).write_pdf()
+    second = reaped(child, reader) if child is not None else second_half()
     if not second:
         raise RuntimeError("writing the second half of the part failed")
     with pikepdf.open(io.BytesIO(first)) as joined, pikepdf.open(io.BytesIO(second)) as rest, \
@@ -610,10 +613,19 @@ def _letter_space(context, box, spacing: float, x_advance: float = 0.0, last=Non
 _GLYPHS: dict = {}
 
 
+def _glyph_items(line):
+    """The runs of a laid-out Pango line, in order (PangoGlyphItem: `item.offset`, `glyphs`)."""
+    from weasyprint.text.ffi import ffi
+
+    run = line.runs
+    while run != ffi.NULL:
+        yield run.data
+        run = run.next
+
+
 def _glyph_count(text: str, style) -> int:
     """How many glyphs `text` is set in: a space is one, a word as many as its shaping gives
     (a ligature is one glyph for its letters), counted once per word and face."""
-    from weasyprint.text.ffi import ffi
     from weasyprint.text.line_break import create_layout
 
     face = _face(style)
@@ -626,10 +638,7 @@ def _glyph_count(text: str, style) -> int:
         count = _GLYPHS.get(key)
         if count is None:
             layout = create_layout(word, style, None, None, 0)  # the context is not read
-            count, run = 0, layout.get_first_line()[0].runs
-            while run != ffi.NULL:
-                count += run.data.glyphs.num_glyphs
-                run = run.next
+            count = sum(item.glyphs.num_glyphs for item in _glyph_items(layout.get_first_line()[0]))
             layout.deactivate()
             _GLYPHS[key] = count
         total += count
@@ -638,7 +647,7 @@ def _glyph_count(text: str, style) -> int:
 
 def _install_tracked_drawing() -> None:
     import weasyprint.draw.text as drawn
-    from weasyprint.text.ffi import TO_UNITS, ffi, pango
+    from weasyprint.text.ffi import TO_UNITS, pango
 
     if getattr(drawn.draw_first_line, "tracks", False):
         return
@@ -650,14 +659,9 @@ def _install_tracked_drawing() -> None:
             layout = textbox.pango_layout.layout
             # As the original does first: set now, it does not make the lines again later.
             pango.pango_layout_set_single_paragraph_mode(layout, True)
-            line = textbox.pango_layout.get_first_line()[0]
             units = round(spacing * TO_UNITS)
-            glyphs = []
-            run = line.runs
-            while run != ffi.NULL:
-                string = run.data.glyphs
-                glyphs += [string.glyphs + i for i in range(string.num_glyphs)]
-                run = run.next
+            glyphs = [item.glyphs.glyphs + i for item in _glyph_items(textbox.pango_layout.get_first_line()[0])
+                      for i in range(item.glyphs.num_glyphs)]
             if not textbox.tracking_last:
                 glyphs = glyphs[:-1]
             for glyph in glyphs:
@@ -789,14 +793,11 @@ _WORD = None
 def _cluster_positions(line) -> dict[int, float]:
     """x (px) where each glyph cluster of a laid-out Pango line starts, by byte offset: one walk
     over the glyphs, where asking Pango index by index costs 20 µs a time."""
-    from weasyprint.text.ffi import FROM_UNITS, ffi
+    from weasyprint.text.ffi import FROM_UNITS
 
     positions: dict[int, float] = {}
     x = 0
-    run = line.runs
-    while run != ffi.NULL:
-        item = run.data
-        run = run.next
+    for item in _glyph_items(line):
         glyphs = item.glyphs
         offset, clusters, infos = item.item.offset, glyphs.log_clusters, glyphs.glyphs
         for i in range(glyphs.num_glyphs):

@@ -227,6 +227,38 @@ def test_split_inline_box_and_text_align_are_the_line_hooks():
     assert weasyprint.layout.inline.split_inline_box.chosen_breaks
 
 
+def test_a_line_set_to_its_chosen_break_is_what_weasyprint_would_set(monkeypatch):
+    """`inline.split_text_box` and `inline.split_first_line`, wrapped: the text box a chosen
+    break falls in is set to that break in one Pango layout (`_first_line_to`) instead of
+    WeasyPrint's search. Its boxes (text, place, width, glyphs counted for the letter
+    spacing) are those WeasyPrint's search gives, at breaks after a space, after a word's own
+    hyphen, inside a word (a hyphen added) and before an <em>."""
+    body = '<div lang="en">' + "".join(
+        f'<p style="width: {w}px">{TEXT} The counterrevolutionary bureaucratization reached <em>Pravda</em>.</p>'
+        for w in (120, 133, 150, 171)) + "</div>"
+
+    def boxes(document):
+        return [(b.text, round(b.position_x, 3), round(b.width, 3), getattr(b, "tracking", 0))
+                for item in engine.flow_items(engine.page_boxes(document)) if engine.is_line(item.box)
+                for b in item.box.descendants() if isinstance(b, weasyprint.formatting_structure.boxes.TextBox)]
+
+    used = []
+    fast = engine._first_line_to
+
+    def counted(*args):
+        found = fast(*args)
+        used.append(found is not None)
+        return found
+
+    monkeypatch.setattr(engine, "_first_line_to", counted)
+    document, stats = chosen(body)
+    assert stats["mismatched"] == 0 and sum(used) >= stats["lines"] - stats["paragraphs"]
+    assert any(text.endswith("\u2010") for text, *_ in boxes(document))  # a hyphen added
+    monkeypatch.setattr(engine, "_first_line_to", lambda *args: None)
+    searched, _ = chosen(body)
+    assert boxes(document) == boxes(searched)
+
+
 def test_skip_stacks_and_text_boxes_give_line_offsets(monkeypatch):
     """Skip stacks ({child: {...}}, a text box's {byte offset: None}) through inline boxes, and
     `inline.skip_first_whitespace`: `_offset` finds in the paragraph's runs (`_runs`, laid end

@@ -463,7 +463,8 @@ def element_of(box):
 # plus a little (SLACK): the last break that fits is then the chosen one, and WeasyPrint
 # justifies the line to the full measure as usual. The words, the text layer and the boxes
 # stay WeasyPrint's own. Internals used (each tested in tests/test_engine.py):
-# `weasyprint.layout.inline.split_inline_box` (wrapped), `skip_first_whitespace`, skip stacks
+# `weasyprint.layout.inline.split_inline_box`, `split_text_box` and `split_first_line` (wrapped:
+# `_first_line_to`), `first_line_metrics`, `skip_first_whitespace`, skip stacks
 # ({child index: ...}, a text box's {byte offset: None}), `text.line_break.create_layout`,
 # `line_size`, the layout's Pango log attributes and `pango_layout_index_to_pos` (declared here).
 
@@ -520,8 +521,13 @@ def _install_breaking() -> None:
         # at its first word instead ("Quite" | "a few letters … board of"). One more word never
         # fits in a space's width, so the break stays the chosen one.
         slack = SLACK + (plan.remake[5] if start in plan.at_space else 0.0)
-        result = original(context, box, position_x, position_x + width + slack,
-                          bottom_space, skip_stack, *rest)
+        outer = _LINE[0]
+        _LINE[0] = _Line(_run_starts(plan), plan.ends[start], start in plan.hyphenated)
+        try:
+            result = original(context, box, position_x, position_x + width + slack,
+                              bottom_space, skip_stack, *rest)
+        finally:
+            _LINE[0] = outer
         # A line chosen wider than the measure has its spaces narrowed (see text_align below);
         # the line's start finds it in the plan again (avoid_hyphen_at_page_end).
         result[0].chosen_width = max_x - position_x
@@ -550,8 +556,33 @@ def _install_breaking() -> None:
                 return 0
         return original_align(context, line, available_width, last)
 
+    original_split_text = inline.split_text_box
+    original_first_line = inline.split_first_line
+
+    def split_text_box(context, box, available_width, skip, *rest, **named):
+        line = _LINE[0]
+        begin = line.starts.get(id(box)) if line is not None else None
+        if begin is not None and box.style["white_space"] == "normal" and "\xad" not in box.text:
+            begin += skip or 0
+            if begin < line.end:
+                _CUT[0] = (line.end - begin, line.hyphen)
+        try:
+            return original_split_text(context, box, available_width, skip, *rest, **named)
+        finally:
+            _CUT[0] = None
+
+    def split_first_line(text, style, context, max_width, justification_spacing, *rest, **named):
+        cut, _CUT[0] = _CUT[0], None
+        if cut is not None and max_width is not None:
+            found = _first_line_to(cut, text, style, context, max_width, justification_spacing)
+            if found is not None:
+                return found
+        return original_first_line(text, style, context, max_width, justification_spacing, *rest, **named)
+
     split_inline_box.chosen_breaks = True
     inline.split_inline_box = split_inline_box
+    inline.split_text_box = split_text_box
+    inline.split_first_line = split_first_line
     inline.text_align = text_align
     _install_drawing()
 
@@ -574,8 +605,8 @@ def _install_drawing() -> None:
     _install_tracked_drawing()
 
 
-def _nearest(value) -> int:
-    return int(round(value))
+# int(round(value)), as a builtin: the drawing calls it once a glyph (a million times a book).
+_nearest = round
 
 
 def _letter_space(context, box, spacing: float, x_advance: float = 0.0, last=None) -> float:
@@ -595,7 +626,12 @@ def _letter_space(context, box, spacing: float, x_advance: float = 0.0, last=Non
         if box.text:
             box.tracking = spacing
             box.tracking_last = box is not last
-            grown = spacing * (_glyph_count(box.text, box.style) - (box is last))
+            # Counted when the line was set, if its text is still that (WeasyPrint takes a
+            # space off the end of a line).
+            text, glyphs = getattr(box.pango_layout, "glyphs", (None, 0))
+            if text != box.text:
+                glyphs = _glyph_count(box.text, box.style)
+            grown = spacing * (glyphs - (box is last))
             x_advance += grown
             box.width += grown
     elif isinstance(box, (boxes.LineBox, boxes.InlineBox)):
@@ -670,6 +706,64 @@ def _install_tracked_drawing() -> None:
 
     draw_first_line.tracks = True
     drawn.draw_first_line = draw_first_line
+
+
+# The line being set to a chosen break, while WeasyPrint splits its boxes: where each text box
+# of the paragraph starts (by id: the plan keeps the boxes), where the next line starts (byte
+# offsets in the paragraph's text), whether the break adds a hyphen. WeasyPrint's own search
+# for a line's end (split_first_line: a draft layout, one more word, every hyphenation point
+# of the next word, each a Pango layout) is not needed when the end is known: the text box the
+# break falls in is set to it in one layout (_first_line_to), 4.5 layouts a line before.
+@dataclass
+class _Line:
+    starts: dict[int, int]
+    end: int
+    hyphen: bool
+
+
+_LINE: list = [None]
+_CUT: list = [None]  # (bytes of the box's text on this line, hyphen added) for the next split
+
+
+def _run_starts(plan) -> dict[int, int]:
+    starts = getattr(plan, "run_starts", None)
+    if starts is None:
+        starts, offset = {}, 0
+        for run in plan.remake[2]:
+            starts[id(run)] = offset
+            offset += len(run.text.encode())
+        plan.run_starts = starts
+    return starts
+
+
+def _first_line_to(cut, text: str, style, context, max_width: float, justification_spacing):
+    """What WeasyPrint's split_first_line returns for `text` when its first line is to end
+    `cut[0]` bytes in (with a hyphen added when `cut[1]`), or at its end when that is further;
+    None (WeasyPrint searches as usual) when that line would not fit `max_width`."""
+    from weasyprint.text.ffi import pango
+    from weasyprint.text.line_break import create_layout, first_line_metrics, line_size
+
+    length, hyphen = cut
+    encoded = text.encode()
+    whole = length >= len(encoded)
+    if whole:
+        shown = text
+    else:
+        shown = encoded[:length].decode()
+        shown = shown + style["hyphenate_character"] if hyphen else shown.rstrip(" ")
+    layout = create_layout(shown, style, context, max_width, justification_spacing)
+    if not (whole or hyphen):  # as WeasyPrint sets a line it broke: no width, nothing to wrap
+        pango.pango_layout_set_width(layout.layout, -1)
+    line, resume = layout.get_first_line()
+    if resume is not None or line_size(line, style)[0] > max_width:
+        return None
+    # The glyphs the line is set in, for its letter spacing (_letter_space), while the layout
+    # has them: first_line_metrics lets them go.
+    layout.glyphs = (shown, sum(item.glyphs.num_glyphs for item in _glyph_items(line)))
+    if hyphen and not whole:
+        return first_line_metrics(line, text, layout, length, True, style, True, style["hyphenate_character"])
+    found = first_line_metrics(line, text, layout, None, True, style)
+    return found if whole else found[:2] + (length,) + found[3:]
 
 
 def _plan_for(context, box, position_x, max_x, skip_stack):
@@ -779,10 +873,12 @@ def avoid_hyphen_at_page_end(pages: list, boundary: int) -> bool:
     for table in (plan.widths, plan.ends):
         for offset in [o for o in table if o >= first]:
             del table[offset]
-    plan.at_space.difference_update(o for o in list(plan.at_space) if o >= first)
+    for kept in (plan.at_space, plan.hyphenated):
+        kept.difference_update(o for o in list(kept) if o >= first)
     plan.widths.update(again.widths)
     plan.ends.update(again.ends)
     plan.at_space.update(again.at_space)
+    plan.hyphenated.update(again.hyphenated)
     plan.tracking = {o: t for o, t in plan.tracking.items() if o < first} | again.tracking
     return True
 

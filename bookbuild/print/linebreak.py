@@ -94,8 +94,10 @@ class Plan:
     # to choose the rest again.
     forbidden: set[int] = field(default_factory=set)
     remake: object = None
-    # Starts of the lines that end at a space (the engine lets such a line hold its trailing space).
+    # Starts of the lines that end at a space (the engine lets such a line hold its trailing space),
+    # and of those that end in a hyphen the break adds.
     at_space: set[int] = field(default_factory=set)
+    hyphenated: set[int] = field(default_factory=set)
     # Each line's start → the letter spacing it is set with, in px (none: as the face sets it).
     tracking: dict[int, float] = field(default_factory=dict)
 
@@ -233,6 +235,8 @@ def _plan(found, breaks: list[Break], em: float = 0.0) -> Plan:
             plan.chain.append((a, b))
             if b.kind == "space":
                 plan.at_space.add(a.offset)
+            elif b.kind == "hyphen":
+                plan.hyphenated.add(a.offset)
             if em and r and r != inf:
                 plan.tracking[a.offset] = tracking_of(r, em)
         plan.ends[a.offset] = b.offset

@@ -259,6 +259,26 @@ def test_a_line_set_to_its_chosen_break_is_what_weasyprint_would_set(monkeypatch
     assert boxes(document) == boxes(searched)
 
 
+def test_hyphenation_points_are_found_only_when_a_plan_needs_them(monkeypatch):
+    """A paragraph the first pass (no hyphens) sets is planned without its hyphenation points;
+    they are found when a plan needs them: a narrower measure, or the breaks chosen again
+    (`_all_breaks`, for a page that ends on a word's own hyphen)."""
+    calls = []
+    real = engine._hyphenation
+    monkeypatch.setattr(engine, "_hyphenation", lambda *args: calls.append(1) or real(*args))
+    document, stats = chosen(f'<div lang="en"><p style="width: 400px">{TEXT}</p></div>')
+    assert stats["paragraphs"] == 1 and not calls
+    plan = next(i.box.chosen_plan for i in engine.flow_items(engine.page_boxes(document))
+                if getattr(i.box, "chosen_plan", None))
+    planned = [b.offset for b in plan.remake[1]]
+    every = engine._all_breaks(plan)
+    assert calls and any(b.kind == "hyphen" for b in every)
+    assert [b.offset for b in every if b.kind != "hyphen"] == planned
+    calls.clear()
+    chosen(f'<div lang="en"><p style="width: 120px">{TEXT}</p></div>')
+    assert calls
+
+
 def test_skip_stacks_and_text_boxes_give_line_offsets(monkeypatch):
     """Skip stacks ({child: {...}}, a text box's {byte offset: None}) through inline boxes, and
     `inline.skip_first_whitespace`: `_offset` finds in the paragraph's runs (`_runs`, laid end

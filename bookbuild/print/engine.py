@@ -823,12 +823,16 @@ def _runs(box, out: list) -> bool:
 
 
 def _paragraph_plan(context, box, first_width: float, width: float, start: int):
-    from .linebreak import choose
+    """The paragraph's plan. Its hyphenation points are found only when the first pass, which
+    sets no hyphen, finds no plan (for about one paragraph in five of the book), and when a
+    page ending on a word's own hyphen has the breaks chosen again (`_all_breaks`)."""
+    from .linebreak import PASSES, choose
 
     runs: list = []
     if not _runs(box, runs) or not runs or any(r.style["white_space"] not in ("normal", "nowrap") for r in runs):
         return None
-    breaks = _measured_breaks(context, runs, start, _BREAKING[-1])
+    unbreakable = _BREAKING[-1]
+    breaks = _measured_breaks(context, runs, start, unbreakable, hyphenate=False)
     if breaks is None or len(breaks) < 2:
         return None
     # The face most of the paragraph is set in (a glossary entry opens with its headword in
@@ -836,11 +840,25 @@ def _paragraph_plan(context, box, first_width: float, width: float, start: int):
     style = max(runs, key=lambda run: len(run.text)).style
     space = _measure(context, "x x", style) - _measure(context, "xx", style)
     em = style["font_size"]
-    plan = choose(breaks, first_width, width, space, em)
+    assert not PASSES[0][0]  # the first pass sets no hyphen
+    plan = choose(breaks, first_width, width, space, em, PASSES[:1])
+    complete = False
+    if plan is None:
+        breaks, complete = _measured_breaks(context, runs, start, unbreakable), True
+        plan = choose(breaks, first_width, width, space, em, PASSES[1:])
     if plan is not None:
         _refine(context, plan, breaks, runs)
-        plan.remake = (context, breaks, runs, first_width, width, space, em)
+        plan.remake = (context, breaks, runs, first_width, width, space, em, complete, unbreakable)
     return plan
+
+
+def _all_breaks(plan) -> list:
+    """Every break of the plan's paragraph, its hyphenation points included."""
+    context, breaks, runs, *_, complete, unbreakable = plan.remake
+    if not complete:
+        breaks = _measured_breaks(context, runs, breaks[0].offset, unbreakable)
+        plan.remake = (*plan.remake[:1], breaks, *plan.remake[2:7], True, unbreakable)
+    return breaks
 
 
 def avoid_hyphen_at_page_end(pages: list, boundary: int) -> bool:
@@ -861,7 +879,8 @@ def avoid_hyphen_at_page_end(pages: list, boundary: int) -> bool:
     if not plan or start is None or plan.ends.get(start) in plan.forbidden:
         return False
     first = next(getattr(l, "chosen_start") for l in lines if getattr(l, "chosen_plan", None) is plan)
-    context, breaks, runs, first_width, width, space, em = plan.remake
+    breaks = _all_breaks(plan)
+    context, _, runs, first_width, width, space, em, *_ = plan.remake
     plan.forbidden.add(plan.ends[start])
     at = next(i for i, b in enumerate(breaks) if b.offset == first)
     rest = [copied(breaks[at], kind="first")] + \
@@ -902,7 +921,7 @@ def _cluster_positions(line) -> dict[int, float]:
     return positions
 
 
-def _measured_breaks(context, runs: list, start: int, unbreakable: frozenset):
+def _measured_breaks(context, runs: list, start: int, unbreakable: frozenset, hyphenate: bool = True):
     """Every place a line of the paragraph may end, measured with the paragraph's own Pango
     layouts (one per text box, so as WeasyPrint measures): spaces and Pango's other break
     opportunities (after a hyphen or a dash), and the hyphenation points WeasyPrint would try
@@ -961,8 +980,9 @@ def _measured_breaks(context, runs: list, start: int, unbreakable: frozenset):
                     breaks.append(Break(at, x(k), x(k), counted[k], counted[k], "explicit",
                                         EXPLICIT_PENALTY, hyphenated=text[k - 1] in "-\u2010",
                                         letters_end=letters[k], letters_start=letters[k]))
-            breaks.extend(_hyphenation(context, run, x, byte_at, counted, letters, offset, start,
-                                       unbreakable, opportunities))
+            if hyphenate:
+                breaks.extend(_hyphenation(context, run, x, byte_at, counted, letters, offset, start,
+                                           unbreakable, opportunities))
         origin += run_width
         offset += byte_at[-1]
         spaces = counted[-1]

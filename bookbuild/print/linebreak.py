@@ -103,11 +103,11 @@ class Plan:
 
 
 def choose(breaks: list[Break], first_width: float, width: float, space: float,
-           em: float = 0.0) -> Plan | None:
+           em: float = 0.0, passes=PASSES) -> Plan | None:
     """The breaks of least demerits for lines of `width` (the first `first_width`), `space`
     the face's own space, `em` its size (for the letter spacing; 0: none); None when no line
-    can be set without overflowing."""
-    for hyphenate, tolerance in PASSES:
+    can be set without overflowing (in `passes`, a part of PASSES)."""
+    for hyphenate, tolerance in passes:
         if tolerance is None:
             # A space is letter-spaced too: what the reader sees between words is the space
             # and the letter spacing (TRACK at the r this pass reaches).

@@ -128,6 +128,23 @@ def test_running_heads_and_folios(pdf, pages, page_map):
     assert verso == ["2", "A", "Test", "Book"]
     recto = pdftotext(pdf, chapter_one + 2, "-layout").strip().splitlines()[0]
     assert recto.split() == ["The", "Grain", "Crisis", "of", "1928", "3"]
+    # Heads centred on the type area, folios at its outer edge (styles/print.css gives the head
+    # row's boxes fixed widths; the type area is 0.875 in from the spine, 0.625 in outside).
+    from bookbuild import mupdf
+
+    with mupdf.load().open(pdf) as document:
+        for number, inside_left in ((chapter_one + 1, False), (chapter_one + 2, True)):
+            page = document[number - 1]
+            trim = page.trimbox
+            words = sorted((w for w in page.get_text("words") if w[3] < trim.y0 + 72), key=lambda w: w[0])
+            left = trim.x0 + (63.0 if inside_left else 45.0)
+            right = left + 324.0
+            folio = words[-1] if inside_left else words[0]
+            head = [w for w in words if w is not folio]
+            centre = (min(w[0] for w in head) + max(w[2] for w in head)) / 2
+            assert abs(centre - (left + right) / 2) < 1.0, (number, centre)
+            assert len({round(w[3]) for w in words}) == 1  # one line
+            assert abs((folio[2] if inside_left else folio[0]) - (right if inside_left else left)) < 1.0
     opening = pdftotext(pdf, chapter_one, "-layout").strip().splitlines()
     assert opening[0].strip() == "Chapter 1" and opening[-1].strip() == "1"
     foreword = opening_page(pages, "Foreword")

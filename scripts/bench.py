@@ -297,7 +297,8 @@ def tail(text: str, lines: int = 15) -> str:
 def report(runs: dict[str, Run], proof: Run | None, load: tuple[float, float]) -> None:
     plain_pdf, plain_epub = runs["plain-pdf"], runs["plain-epub"]
     goals = [
-        Goal("PDF full build", runs["pdf-full"], 1.2 * plain_pdf.seconds, baseline=plain_pdf, factor=1.2),
+        # Issue 14: the cold full build at most 0.8 times the plain tools' (it had been 1.2).
+        Goal("PDF full build", runs["pdf-full"], 0.8 * plain_pdf.seconds, baseline=plain_pdf, factor=0.8),
         Goal("PDF one-chapter edit", runs["pdf-edit"], 5.0, strict=True),
         Goal("PDF nothing changed", runs["pdf-same"], 1.0, strict=True),
         Goal("PDF peak memory (full build)", runs["pdf-full"], 2.0, unit="GiB", strict=True),

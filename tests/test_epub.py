@@ -900,3 +900,16 @@ def test_large_art_is_scaled_down_for_the_ebook(tmp_path):
     assert build(repo / "book", out, "--no-page-list") == 0
     with Image.open(io.BytesIO(read(out)["EPUB/images/poster.png"])) as art:
         assert art.size == (2560, 1920)
+
+
+def test_faces_are_subset_on_two_sides_and_come_back_in_order():
+    """`package.subset_faces` shares the faces out between this process and a forked one, by
+    size: each comes back, in the faces' order, as fontTools cuts it alone."""
+    import importlib
+
+    package = importlib.import_module("bookbuild.epub.package")
+    files = package.font_files()
+    unicodes = sorted({ord(c) for c in "Bolsheviks Against Stalinism 1928–1933 Большевики"} | {0x20, 0xA0})
+    faces = package.subset_faces(files, unicodes)
+    assert list(faces) == list(files) and len(files) == 4
+    assert all(faces[name] == package.subset_font(path, unicodes) for name, path in files.items())

@@ -249,8 +249,10 @@ class InkCache:
     VERSION = f"ink-1 {INK_DPI} {INK_LEVEL}"
 
     def __init__(self, path: Path | None):
-        # entries: as read from the file; measured: rendered by `measure` for this document.
+        # entries: as read from the file; measured: rendered by `measure` for this document;
+        # keys: the key of each page `measure` saw, by (document, page number).
         self.path, self.entries, self.measured, self.used, self.digests = path, {}, {}, {}, {}
+        self.keys: dict[tuple[int, int], str] = {}
         if path is None or not path.is_file():
             return
         import json
@@ -267,6 +269,7 @@ class InkCache:
         """Render, on two cores, every page of `doc` (opened from `data`) that no entry has;
         `ink_box` then finds them here."""
         keys = [self._key(page) for page in doc]
+        self.keys.update(((id(doc), i), key) for i, key in enumerate(keys))
         missing = [i for i, key in enumerate(keys) if key not in self.entries]
         for i, box in ink_boxes(data, missing, doc).items():
             self.measured[keys[i]] = list(box) if box is not None else None
@@ -274,7 +277,7 @@ class InkCache:
     def ink_box(self, page):
         if self.path is None and not self.measured:
             return ink_box(page)
-        key = self._key(page)
+        key = self.keys.get((id(page.parent), page.number)) or self._key(page)
         if key in self.entries:
             box = self.entries[key]
         elif key in self.measured:

@@ -659,6 +659,11 @@ def _glyph_items(line):
         run = run.next
 
 
+def _glyphs_of(line) -> int:
+    """How many glyphs a laid-out Pango line is set in."""
+    return sum(item.glyphs.num_glyphs for item in _glyph_items(line))
+
+
 def _glyph_count(text: str, style) -> int:
     """How many glyphs `text` is set in: a space is one, a word as many as its shaping gives
     (a ligature is one glyph for its letters), counted once per word and face."""
@@ -674,7 +679,7 @@ def _glyph_count(text: str, style) -> int:
         count = _GLYPHS.get(key)
         if count is None:
             layout = create_layout(word, style, None, None, 0)  # the context is not read
-            count = sum(item.glyphs.num_glyphs for item in _glyph_items(layout.get_first_line()[0]))
+            count = _glyphs_of(layout.get_first_line()[0])
             layout.deactivate()
             _GLYPHS[key] = count
         total += count
@@ -759,7 +764,7 @@ def _first_line_to(cut, text: str, style, context, max_width: float, justificati
         return None
     # The glyphs the line is set in, for its letter spacing (_letter_space), while the layout
     # has them: first_line_metrics lets them go.
-    layout.glyphs = (shown, sum(item.glyphs.num_glyphs for item in _glyph_items(line)))
+    layout.glyphs = (shown, _glyphs_of(line))
     if hyphen and not whole:
         return first_line_metrics(line, text, layout, length, True, style, True, style["hyphenate_character"])
     found = first_line_metrics(line, text, layout, None, True, style)

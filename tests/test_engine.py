@@ -529,3 +529,42 @@ def test_every_document_is_drawn_alike_whatever_the_process_laid_out_before():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.split() == ["False", "True", "True"], out
+
+
+def test_pages_that_match_the_same_page_rules_share_their_styles(monkeypatch):
+    """`engine._install_page_styles`: a page's style and its margin boxes' are computed once
+    per set of @page selectors matched (WeasyPrint computed them for every page): pages of a
+    side share them, a page that `:nth()` or `:blank` selects has its own, and the PDF is the
+    same bytes as with a style computed for every page."""
+    import weasyprint.layout.page as paged
+
+    engine._install_drawing()  # as engine.render and engine.standalone_pdf do
+    css = ("@page { @bottom-center { content: counter(page) } }"
+           "@page :left { @top-left { content: string(head) } }"
+           "@page :right { @top-right { content: string(head); font-style: italic } }"
+           "@page :nth(3) { @top-right { content: 'Third' } }"
+           "@page :blank { @bottom-center { content: none } }"
+           "h1 { string-set: head content(); break-before: right }")
+    body = "".join(f"<h1>Chapter {n}</h1>" + paragraphs(12, f"C{n}p") for n in range(3))
+
+    def styled():
+        document = render(body, css)
+        pages = [page._page_box for page in document.pages]
+        return document.write_pdf(), pages
+
+    ours, pages = styled()
+    assert len(pages) >= 8 and any(p.page_type.blank for p in pages)
+    by_side = {}
+    for page in pages:
+        if page.page_type.index != 2 and not page.page_type.blank:
+            by_side.setdefault(page.page_type.side, set()).add(id(page.style))
+    assert len(by_side) == 2 and all(len(ids) == 1 for ids in by_side.values()), by_side
+    third = pages[2]
+    assert id(third.style) not in by_side[third.page_type.side]
+    head = {b.at_keyword: "".join(t.text for t in b.descendants() if hasattr(t, "text"))
+            for b in third.children if isinstance(b, weasyprint.formatting_structure.boxes.MarginBox)}
+    assert head.get("@top-right") == "Third"
+    monkeypatch.setattr(paged, "set_page_type_computed_styles", paged.set_page_type_computed_styles.original)
+    theirs, pages = styled()
+    assert len({id(p.style) for p in pages}) == len(pages)  # WeasyPrint's own: a style a page
+    assert ours == theirs

@@ -603,6 +603,48 @@ def _install_drawing() -> None:
 
     drawn.int = _nearest
     _install_tracked_drawing()
+    _install_page_styles()
+
+
+def _install_page_styles() -> None:
+    """Each page's style and its margin boxes' computed once per set of @page rules it
+    matches, not once per page. WeasyPrint's page type holds the page's number, so every page
+    is a type of its own: it merged the matching rules' declarations and computed every style
+    again, and its look-up of a page's margin boxes walked the styles of all the pages before
+    (a running head cost 10 ms, half of it styles). A computed style depends only on the
+    declarations that reach it and on the root's style, so pages that match the same selectors
+    (`:nth()` among them: the first page of a chapter matches one more) share the first such
+    page's styles; the two values
+    WeasyPrint writes into a page's style (`overflow` from the root; the page counter, set
+    once) come out the same however often they are written. The same PDF, byte for byte
+    (tests/test_engine.py)."""
+    import weasyprint.layout.page as paged
+
+    original = paged.set_page_type_computed_styles
+    if getattr(original, "shares", False):
+        return
+
+    def set_page_type_computed_styles(page_type, html, style_for):
+        matched = tuple(
+            (s, r, k)
+            for s, (sheet, _origin, _specificity) in enumerate(style_for._sheets)
+            for r, (_rule, selectors, _declarations) in enumerate(sheet.page_rules)
+            for k, selector in enumerate(selectors)
+            if style_for._page_type_match(selector[2], page_type))
+        shared = style_for.__dict__.setdefault("_bookbuild_page_styles", {})
+        computed = style_for.get_computed_styles()
+        if matched in shared:
+            first, pseudo_types = shared[matched]
+            for pseudo_type in pseudo_types:
+                computed[page_type, pseudo_type] = computed[first, pseudo_type]
+            return
+        original(page_type, html, style_for)
+        shared[matched] = (page_type, [None] + [pseudo for element, pseudo in style_for.get_cascaded_styles()
+                                                if pseudo and element == page_type])
+
+    set_page_type_computed_styles.shares = True
+    set_page_type_computed_styles.original = original
+    paged.set_page_type_computed_styles = set_page_type_computed_styles
 
 
 # int(round(value)), as a builtin: the drawing calls it once a glyph (a million times a book).

@@ -568,3 +568,35 @@ def test_pages_that_match_the_same_page_rules_share_their_styles(monkeypatch):
     theirs, pages = styled()
     assert len({id(p.style) for p in pages}) == len(pages)  # WeasyPrint's own: a style a page
     assert ours == theirs
+
+
+def test_justified_lines_are_shaped_whole_and_drawn_as_pango_spaced_them(monkeypatch):
+    """`engine._install_own_word_spacing`: a justified text box is shaped again for drawing
+    without Pango's spacing attributes on its spaces, so in one run a face (WeasyPrint's way,
+    a run a word), and `_space_out` widens its spaces as Pango did: the PDF is the same bytes,
+    for lines spaced wider and tighter than their words (`TEXT` in the page's own measure sets
+    lines narrowed), no-break spaces, spaces at a text box's ends, letter-spaced lines."""
+    import weasyprint.text.line_break as lb
+    from weasyprint.formatting_structure import boxes
+
+    body = ("<p>" + OFFICE.join([TEXT] * 3) + "</p><p>" + " ".join([TEXT] * 3) + "</p>"
+            "<p>" + " K.\u00a0Khella, <em>in</em> <em>detail</em> and U.\u00a0<em>Legi</em>\u00a0w " * 6 + "</p>")
+
+    def drawn():
+        with engine.paragraph_breaking():
+            document = render(body, JUSTIFIED)
+        return document, document.write_pdf()
+
+    document, ours = drawn()
+    spaced = [box for page in engine.page_boxes(document) for item in engine.flow_items([page])
+              if engine.is_line(item.box) for box in item.box.descendants()
+              if isinstance(box, boxes.TextBox) and box.justification_spacing]
+    assert any(b.justification_spacing < 0 for b in spaced) and any(b.justification_spacing > 0 for b in spaced)
+    assert any("\u00a0" in b.text for b in spaced) and any(b.text[0] == " " for b in spaced)
+    box = max(spaced, key=lambda b: b.text.count(" "))
+    box.pango_layout.reactivate(box.style)
+    assert box.pango_layout.spaced and len(list(engine._glyph_items(box.pango_layout.get_first_line()[0]))) == 1
+    box.pango_layout.deactivate()
+    monkeypatch.setattr(lb.Layout, "reactivate", lb.Layout.reactivate.original)
+    _, theirs = drawn()
+    assert ours == theirs

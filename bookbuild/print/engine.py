@@ -603,6 +603,7 @@ def _install_drawing() -> None:
 
     drawn.int = _nearest
     _install_tracked_drawing()
+    _install_own_word_spacing()
     _install_page_styles()
 
 
@@ -729,8 +730,12 @@ def _glyph_count(text: str, style) -> int:
 
 
 def _install_tracked_drawing() -> None:
+    """WeasyPrint's `draw_first_line`, wrapped: before it writes a line's glyphs, each glyph's
+    advance is widened by the line's letter spacing (`tracking`, `_letter_space`; not the
+    last glyph unless `tracking_last`), and each space's by the justification's word spacing
+    when the layout was made without it (`_install_own_word_spacing`)."""
     import weasyprint.draw.text as drawn
-    from weasyprint.text.ffi import TO_UNITS, pango
+    from weasyprint.text.ffi import TO_UNITS, ffi, pango
 
     if getattr(drawn.draw_first_line, "tracks", False):
         return
@@ -738,21 +743,98 @@ def _install_tracked_drawing() -> None:
 
     def draw_first_line(stream, textbox, *args):
         spacing = getattr(textbox, "tracking", 0)
-        if spacing and textbox.text.strip():
+        spaced = getattr(textbox.pango_layout, "spaced", 0)
+        if (spacing or spaced) and textbox.text.strip():
             layout = textbox.pango_layout.layout
             # As the original does first: set now, it does not make the lines again later.
             pango.pango_layout_set_single_paragraph_mode(layout, True)
-            units = round(spacing * TO_UNITS)
-            glyphs = [item.glyphs.glyphs + i for item in _glyph_items(textbox.pango_layout.get_first_line()[0])
-                      for i in range(item.glyphs.num_glyphs)]
-            if not textbox.tracking_last:
-                glyphs = glyphs[:-1]
-            for glyph in glyphs:
-                glyph.geometry.width += units
+            items = list(_glyph_items(textbox.pango_layout.get_first_line()[0]))
+            if spacing:
+                units = round(spacing * TO_UNITS)
+                glyphs = [item.glyphs.glyphs + i for item in items for i in range(item.glyphs.num_glyphs)]
+                if not textbox.tracking_last:
+                    glyphs = glyphs[:-1]
+                for glyph in glyphs:
+                    glyph.geometry.width += units
+            if spaced:
+                _space_out(textbox, items, spaced)
         return original(stream, textbox, *args)
 
     draw_first_line.tracks = True
     drawn.draw_first_line = draw_first_line
+
+
+# The characters WeasyPrint justifies a line by widening (`count_expandable_spaces`), in UTF-8.
+_SPACES = re.compile(" |\u00a0".encode())
+
+
+def _space_out(textbox, items: list, spacing: int) -> None:
+    """Each space of a text box's laid-out line (`items`, its runs) widened as WeasyPrint's
+    justification has Pango widen it: a letter-spacing attribute of `spacing` units on each
+    space, twice that on a space at the text's first or last byte; Pango adds the attribute's
+    amount to the glyph's advance and half of it (cut) to its offset, and takes those halves
+    off again at the line's two ends. The same advances and offsets, so the same PDF text
+    operators, as when Pango spaced them (tests/test_engine.py). A right-to-left run is left
+    to Pango: the line is set again with the attributes."""
+    from weasyprint.text.ffi import ffi
+
+    layout = textbox.pango_layout
+    if any(item.item.analysis.level % 2 for item in items):
+        layout.set_text(layout.text, justify=True)
+        return
+    text = layout.text.encode()
+    ends = (0, len(text) - 1)
+    spaces = {m.start() for m in _SPACES.finditer(text)}
+    last = len(items) - 1
+    for n, item in enumerate(items):
+        count, offset = item.glyphs.num_glyphs, item.item.offset
+        clusters = memoryview(ffi.buffer(item.glyphs.log_clusters, 4 * count)).cast("i").tolist()
+        for i, cluster in enumerate(clusters):
+            at = offset + cluster
+            if at not in spaces:
+                continue
+            amount = spacing * (2 if at in ends else 1)
+            left = int(amount / 2)  # as C divides: toward zero (a line set tighter spaces less)
+            geometry = item.glyphs.glyphs[i].geometry
+            geometry.width += amount
+            geometry.x_offset += left
+            if n == 0 and i == 0:
+                geometry.x_offset -= left
+                geometry.width -= left
+            if n == last and i == count - 1:
+                geometry.width -= amount - left
+
+
+def _install_own_word_spacing() -> None:
+    """A justified line's text made again to be drawn without Pango's spacing of its spaces,
+    which the wrapped `draw_first_line` adds to the spaces' advances instead. WeasyPrint widens
+    each space of a justified line with a Pango letter-spacing attribute, and Pango starts a
+    run at every change of spacing: the line was shaped a word at a time, and drawn a run at a
+    time (in a book of justified lines, shaping and drawing took 40 % longer than for the same
+    lines unspaced). Shaped whole, the line is also the one that was measured when it was
+    broken (unspaced). Each space is widened by the same whole Pango units WeasyPrint gave it
+    (the justification's spacing, cut to units); a face's kerning against a space would now
+    apply, as it did when the line was measured. Lines with letter or word spacing of their own
+    (small capitals, headings) are left to WeasyPrint."""
+    import weasyprint.text.line_break as lb
+    from weasyprint.text.ffi import TO_UNITS
+
+    if getattr(lb.Layout.reactivate, "spaces", False):
+        return
+    original = lb.Layout.reactivate
+
+    def reactivate(self, style):
+        spacing = self.justification_spacing
+        if not spacing or style["word_spacing"] or style["letter_spacing"] not in ("normal", 0):
+            self.spaced = 0
+            return original(self, style)
+        self.setup(style)
+        self.set_text(self.text)
+        self.spaced = int(spacing * TO_UNITS)
+
+    reactivate.spaces = True
+    reactivate.original = original
+    lb.Layout.reactivate = reactivate
 
 
 # The line being set to a chosen break, while WeasyPrint splits its boxes: where each text box

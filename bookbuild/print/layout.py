@@ -7,7 +7,7 @@ import re
 import time
 from contextlib import nullcontext
 from datetime import datetime, timezone
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -557,7 +557,9 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
             if index is not None:
                 groups = index_groups(book, page_map(place(parts, counts), results))
                 index.context = {"groups": groups}
-                pending_index = pool.submit([job(index)])
+                # Written in two halves (Job.split): the index is the longest job of this
+                # round, and the other worker is done with the running heads before it.
+                pending_index = pool.submit([replace(job(index), split=True)])
                 # The index opens on the recto after everything else, whatever its length.
                 counts[index.key] = 1
             slots = place(parts, counts)

@@ -233,7 +233,7 @@ def ink_boxes(data: bytes, pages: list[int], doc=None, key=None) -> dict[int, tu
 def _measured(doc, pages: list[int], key=None) -> dict:
     if key is None:
         return {i: ink_box(doc[i]) for i in pages}
-    return {i: (ink_box(doc[i]), key(doc[i])) for i in pages}
+    return {i: (ink_box(page), key(page)) for i in pages for page in (doc[i],)}
 
 
 def _box_of(value, key):

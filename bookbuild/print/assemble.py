@@ -106,8 +106,8 @@ def _name_tree(pdf, named: dict):
     """A name tree of `named` (name → destination), made at once: a root whose kids are leaves
     of NAMES_PER_LEAF names each, in the order of their text (as qpdf orders and looks them up:
     an id in Cyrillic is a UTF-16 string, which by its bytes would sort after every other),
-    each with its first and last name as its limits (PDF 32000-1, 7.9.6). Made a name at a time with pikepdf's
-    NameTree, the book's 7,875 anchors took 0.5 s, a third of the assembly."""
+    each with its first and last name as its limits (PDF 32000-1, 7.9.6). Made a name at a
+    time with pikepdf's NameTree, the book's 7,875 anchors took 0.5 s, a third of the assembly."""
     import pikepdf
 
     keyed = [(pikepdf.String(name), named[name]) for name in sorted(named)]

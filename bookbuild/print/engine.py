@@ -615,9 +615,8 @@ def _install_page_styles() -> None:
     (a running head cost 10 ms, half of it styles). A computed style depends only on the
     declarations that reach it and on the root's style, so pages that match the same selectors
     (`:nth()` among them: the first page of a chapter matches one more) share the first such
-    page's styles; the two values
-    WeasyPrint writes into a page's style (`overflow` from the root; the page counter, set
-    once) come out the same however often they are written. The same PDF, byte for byte
+    page's styles; the two values WeasyPrint writes into a page's style (`overflow` from the
+    root; the page counter, set once) come out the same however often they are written. The same PDF, byte for byte
     (tests/test_engine.py)."""
     import weasyprint.layout.page as paged
 
@@ -735,7 +734,7 @@ def _install_tracked_drawing() -> None:
     last glyph unless `tracking_last`), and each space's by the justification's word spacing
     when the layout was made without it (`_install_own_word_spacing`)."""
     import weasyprint.draw.text as drawn
-    from weasyprint.text.ffi import TO_UNITS, ffi, pango
+    from weasyprint.text.ffi import TO_UNITS, pango
 
     if getattr(drawn.draw_first_line, "tracks", False):
         return
@@ -749,6 +748,10 @@ def _install_tracked_drawing() -> None:
             # As the original does first: set now, it does not make the lines again later.
             pango.pango_layout_set_single_paragraph_mode(layout, True)
             items = list(_glyph_items(textbox.pango_layout.get_first_line()[0]))
+            if spaced and any(item.item.analysis.level % 2 for item in items):
+                # A right-to-left run is left to Pango: the line is set again with its spacing.
+                textbox.pango_layout.set_text(textbox.pango_layout.text, justify=True)
+                items, spaced = list(_glyph_items(textbox.pango_layout.get_first_line()[0])), 0
             if spacing:
                 units = round(spacing * TO_UNITS)
                 glyphs = [item.glyphs.glyphs + i for item in items for i in range(item.glyphs.num_glyphs)]
@@ -774,15 +777,10 @@ def _space_out(textbox, items: list, spacing: int) -> None:
     space, twice that on a space at the text's first or last byte; Pango adds the attribute's
     amount to the glyph's advance and half of it (cut) to its offset, and takes those halves
     off again at the line's two ends. The same advances and offsets, so the same PDF text
-    operators, as when Pango spaced them (tests/test_engine.py). A right-to-left run is left
-    to Pango: the line is set again with the attributes."""
+    operators, as when Pango spaced them (tests/test_engine.py). Left-to-right runs only."""
     from weasyprint.text.ffi import ffi
 
-    layout = textbox.pango_layout
-    if any(item.item.analysis.level % 2 for item in items):
-        layout.set_text(layout.text, justify=True)
-        return
-    text = layout.text.encode()
+    text = textbox.pango_layout.text.encode()
     ends = (0, len(text) - 1)
     spaces = {m.start() for m in _SPACES.finditer(text)}
     last = len(items) - 1
@@ -812,9 +810,9 @@ def _install_own_word_spacing() -> None:
     run at every change of spacing: the line was shaped a word at a time, and drawn a run at a
     time (in a book of justified lines, shaping and drawing took 40 % longer than for the same
     lines unspaced). Shaped whole, the line is also the one that was measured when it was
-    broken (unspaced). Each space is widened by the same whole Pango units WeasyPrint gave it
-    (the justification's spacing, cut to units); a face's kerning against a space would now
-    apply, as it did when the line was measured. Lines with letter or word spacing of their own
+    broken (unspaced): a contextual alternate that a space selects (EB Garamond's italic `f`
+    before one) is drawn as it was measured. Each space is widened by the same whole Pango
+    units WeasyPrint gave it (the justification's spacing, cut to units). Lines with letter or word spacing of their own
     (small capitals, headings) are left to WeasyPrint."""
     import weasyprint.text.line_break as lb
     from weasyprint.text.ffi import TO_UNITS

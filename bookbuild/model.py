@@ -405,6 +405,9 @@ class Book:
     sources_key: str = field(default="", metadata=meta(
         "digest of every file of the book folder as it was before reading began (fsutil.tree_digest): "
         "what the page map is keyed by, so that an edit made during a build only redoes the next one"))
+    converted: set[str] = field(default_factory=set, metadata=meta(
+        "ids of the units Pandoc converted in this run (not found in the read cache): the ones an "
+        "edit changed, which the print stage lays out first"))
 
     @property
     def repository(self) -> Path:

@@ -10,7 +10,7 @@ import re
 import subprocess
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pypandoc
@@ -75,6 +75,7 @@ def read_book(root: Path, cache_dir: Path | None = None) -> Book:
         _mark_surnames(sources, book.index, cache / "read", problems)
         converted = _convert_all([s.markdown for s in sources], cache / "read")
         book.units = [_build_unit(s, out, root, problems) for s, out in zip(sources, converted)]
+        book.converted = {unit.id for unit, out in zip(book.units, converted) if out.fresh}
         data.result()
     _check_ids_and_links(book, sources, problems)
     if problems.errors:
@@ -279,6 +280,7 @@ class Converted:
     html: str
     warnings: list[str]
     error: str = ""
+    fresh: bool = False  # converted by this run, not found in the cache
 
 
 # Texts go through `pandoc lua` running this script, many to a process, rather than
@@ -345,7 +347,7 @@ def _convert_all(texts: list[str], cache: Path, args: tuple[str, ...] = PANDOC_A
             batches = pool.map(lambda group: _pandoc_batch([text for _, text, _ in group], args), groups)
             for group, converted in zip(groups, batches):
                 for (i, _, path), result in zip(group, converted):
-                    results[i] = result
+                    results[i] = replace(result, fresh=True)
                     if not result.error:
                         cachefile.store_json(path, {"html": result.html, "warnings": result.warnings})
     return results

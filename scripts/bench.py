@@ -135,9 +135,11 @@ def measure(name: str, command: list[str], cwd: Path, env: dict[str, str] | None
 def copy_repository(target: Path) -> Path:
     repo = target / "repo"
 
+    # The pipeline's compiled modules go along (`make setup` compiled them, as a user's `make`
+    # does; copytree keeps the sources' dates, by which Python checks them); the tests' do not.
     def ignore(folder: str, names: list[str]) -> set[str]:
         return {n for n in names if n in NOT_COPIED} if Path(folder) == REPO else \
-            {n for n in names if n == "__pycache__"}
+            {n for n in names if n == "__pycache__" and not Path(folder).is_relative_to(REPO / "bookbuild")}
     shutil.copytree(REPO, repo, ignore=ignore, symlinks=True)
     (repo / ".venv").symlink_to(REPO / ".venv")
     return repo

@@ -485,6 +485,27 @@ def test_a_character_the_font_lacks_stops_the_build_before_layout(broken, capsys
     assert not (out / "cache" / "print").exists()  # no layout kept: the check runs while they are made
 
 
+def test_a_character_one_face_lacks_is_found_in_that_face_alone(tmp_path):
+    """check_coverage skips a fragment whose characters every face has; a character that the
+    regular face has and the bold lacks still stops the build where it is set in bold, and
+    only there."""
+    from bookbuild.errors import Problems
+    from bookbuild.pipeline import read
+    from bookbuild.print import checks
+
+    cmaps = {face: checks._cmap(path) for face, path in checks.font_files().items()}
+    lacking = chr(next(c for c in sorted(cmaps["regular"]) if c > 0x7F and c not in cmaps["bold"]
+                       and chr(c).isalpha()))
+    shutil.copytree(FIXTURE.parent / "any-book" / "book", tmp_path / "book")
+    preface = tmp_path / "book" / "text" / "01-preface.md"
+    edit(preface, "the autumn of 1920", f"the autumn of 1920 ({lacking})")
+    edit(preface, "**“Note”:**", f"**“Note” {lacking}:**")
+    problems = Problems()
+    checks.check_coverage(read(tmp_path / "book", tmp_path / "cache"), problems)
+    assert [(p.code, Path(p.path).name, p.line) for p in problems.items] == [("P011", "01-preface.md", 7)]
+    assert f"U+{ord(lacking):04X}" in problems.items[0].message and "Bold" in problems.items[0].message
+
+
 # --- the real book ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -192,6 +192,24 @@ def test_ink_boxes_of_many_pages_are_measured_on_two_cores_alike(monkeypatch, tm
     with pymupdf.open(stream=data, filetype="pdf") as opened:
         assert all(again._key(page) in again.entries for page in opened)
 
+    # The next build keys the pages on two cores too, alike, and renders none of them.
+    with pymupdf.open(stream=data, filetype="pdf") as opened:
+        keys = [printers.InkCache(None)._key(page) for page in opened]
+    keyed = []
+    real_key = printers.InkCache._key
+    monkeypatch.setattr(printers.InkCache, "_key", lambda self, page: os.getpid() == parent
+                        and keyed.append(page.number) or real_key(self, page))
+    measured.clear()
+    with pymupdf.open(stream=data, filetype="pdf") as opened:
+        next_build = printers.InkCache(path)
+        next_build.measure(opened, data)
+        assert [next_build.keys[id(opened), i] for i in pages] == keys
+        assert [next_build.ink_box(page) for page in opened] == [alike[i] for i in pages]
+    assert not measured and 0 < len(set(keyed)) < len(pages)
+    monkeypatch.setattr(printers.InkCache, "_keys_of", lambda *args: os._exit(3))  # the copy fails
+    with pymupdf.open(stream=data, filetype="pdf") as opened:
+        assert printers.InkCache(path)._keys(opened, data) == keys
+
     measured.clear()
     monkeypatch.setattr(printers, "_render", lambda *args: os._exit(3))  # the copy fails
     assert printers.ink_boxes(data, pages) == alike and sorted(measured) == pages

@@ -1,6 +1,7 @@
 """Checks of the print interior: type outside the text block, stranded headings and captions, versos, font coverage."""
 from __future__ import annotations
 
+import html
 import io
 import re
 import sys
@@ -293,8 +294,12 @@ def check_coverage(book: Book, problems: Problems) -> None:
     if not cmaps:
         return  # P005 has said that the family is not installed
     uses: dict[tuple[str, str], _Use] = {}
+    # A fragment whose every character (its markup's too) every face has cannot lack a glyph
+    # in the face it is set in, and is not parsed: that is nearly every fragment of the book,
+    # whose 2,000 parsed took 0.25 s of every build (a one-chapter rebuild waits for it).
+    everywhere = frozenset.intersection(*map(frozenset, cmaps.values())) | {ord(c) for c in "\t\n\r"}
     for path, fragment, face in _fragments(book):
-        if not fragment:
+        if not fragment or everywhere.issuperset(map(ord, set(html.unescape(fragment)))):
             continue
         for text, faces in _faces_of_text(parse_fragment(fragment), face):
             chars = set(text)  # each character once: the book's text is 1.1 million of them

@@ -1,6 +1,7 @@
 """Print layout: the Book's parts as HTML, their place in the page sequence, folios, contents and index."""
 from __future__ import annotations
 
+import functools
 import html
 import os
 import re
@@ -288,8 +289,15 @@ def personal_names(book: Book) -> list[str]:
     break may hyphenate."""
     texts = [t for h in book.index for t in (h.heading, *h.forms)]
     texts += [t for p in book.people for t in (p.surname, p.given_names, p.patronymic, p.alias)]
-    return sorted({w for t in texts for w in re.split(r"[\s,.()\[\]]+", t or "")
-                   if len(w) > 2 and w[0].isupper()})
+    return list(_name_words(tuple(texts)))
+
+
+@functools.lru_cache(maxsize=4)
+def _name_words(texts: tuple) -> tuple[str, ...]:
+    # Once per set of names, not once per part: splitting the book's 3,000 names took 2.6 ms,
+    # 0.16 s of the 62 parts' HTML, made on one core before the workers have their jobs.
+    return tuple(sorted({w for t in texts for w in re.split(r"[\s,.()\[\]]+", t or "")
+                         if len(w) > 2 and w[0].isupper()}))
 
 
 def breaking_summary(results) -> str:
@@ -545,7 +553,7 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
             pool.say = note
         contents.context = {"entries": contents_entries(book, parts, None, None)}
         note(f"laying out {len(parts) - (index is not None)} parts on {pool.workers} worker(s)")
-        pending = submit_as_rendered(pool, [p for p in parts if p is not index], job)
+        pending = submit_as_rendered(pool, [p for p in parts if p is not index], job, book.converted)
         if meanwhile is not None:
             meanwhile()
         results = pool.collect(pending)
@@ -616,15 +624,24 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
     return PrintedBook(pdf, pages, slots, warnings, placed)
 
 
-def submit_as_rendered(pool: Pool, parts: list[Part], job: Callable[[Part], Job]) -> dict[str, object]:
+def submit_as_rendered(pool: Pool, parts: list[Part], job: Callable[[Part], Job],
+                       edited: set[str] | frozenset = frozenset()) -> dict[str, object]:
     """Each part's job handed to the workers as soon as its HTML is made, not once all are (the
     book's 60 parts take 1.5 s to render, which the workers spent idle), longest first so that
     the workers finish together: the parts that are not units (the biographies are the longest)
-    are rendered first and measured, each unit is taken to be as long as its Pandoc HTML."""
-    jobs = {p.key: job(p) for p in parts if p.unit is None}
-    size = {p.key: len(jobs[p.key].html) if p.key in jobs else len(p.unit.html) for p in parts}
+    are rendered first and measured, each unit is taken to be as long as its Pandoc HTML.
+    After an edit, the units `edited` (ids: those Pandoc converted in this run) go first, when
+    they are fewer than half the units: they are the layouts to wait for, the others are in
+    the cache (the edited chapter of a one-chapter rebuild was made 0.3 s later by length)."""
+    units = [p for p in parts if p.unit is not None]
+    first = [p for p in units if p.unit.id in edited] if len(edited) < len(units) / 2 else []
     pending: dict[str, object] = {}
-    for part in sorted(parts, key=lambda p: -size[p.key]):
+    for part in first:
+        pending.update(pool.submit([job(part)]))
+    rest = [p for p in parts if p.key not in pending]
+    jobs = {p.key: job(p) for p in rest if p.unit is None}
+    size = {p.key: len(jobs[p.key].html) if p.key in jobs else len(p.unit.html) for p in rest}
+    for part in sorted(rest, key=lambda p: -size[p.key]):
         pending.update(pool.submit([jobs.get(part.key) or job(part)]))
     return {p.key: pending[p.key] for p in parts}
 

@@ -902,14 +902,21 @@ def test_large_art_is_scaled_down_for_the_ebook(tmp_path):
         assert art.size == (2560, 1920)
 
 
-def test_faces_are_subset_on_two_sides_and_come_back_in_order():
-    """`package.subset_faces` shares the faces out between this process and a forked one, by
-    size: each comes back, in the faces' order, as fontTools cuts it alone."""
+def test_faces_are_subset_in_two_processes_and_come_back_in_order(tmp_path):
+    """`package.SubsetFonts` cuts the faces in two forked processes while the caller goes on:
+    each comes back, in the faces' order, as fontTools cuts it alone, and is kept; `covers`
+    holds for a text of the same characters only."""
     import importlib
 
     package = importlib.import_module("bookbuild.epub.package")
+    text = "Bolsheviks Against Stalinism 1928–1933 Большевики"
     files = package.font_files()
-    unicodes = sorted({ord(c) for c in "Bolsheviks Against Stalinism 1928–1933 Большевики"} | {0x20, 0xA0})
-    faces = package.subset_faces(files, unicodes)
+    unicodes = sorted({ord(c) for c in text} | {0x20, 0xA0})
+    begun = package.SubsetFonts(text, tmp_path)
+    assert begun.pending and begun.found is None  # at work while this process goes on
+    assert begun.covers(text[::-1] + "  ") and not begun.covers(text + "Ж")
+    faces = begun.result()
     assert list(faces) == list(files) and len(files) == 4
     assert all(faces[name] == package.subset_font(path, unicodes) for name, path in files.items())
+    again = package.SubsetFonts(text, tmp_path)
+    assert again.found == faces and not again.pending  # from the cache: no process started

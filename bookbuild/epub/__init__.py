@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from . import markup as mk
 from . import pagebreaks as pb
-from .package import FONT_DIR, iso_modified, sources_modified, subset_fonts, text_cover, zip_epub
+from .package import FONT_DIR, SubsetFonts, iso_modified, sources_modified, subset_fonts, text_cover, zip_epub
 from ..config import display_path
 from ..errors import BuildError, Problems, shown
 from ..fsutil import sweep_leftovers, write_atomic
@@ -226,10 +226,14 @@ def build(book: Book, page_map: dict | None, cache: Path | None = None,
     files: dict[str, bytes] = {}
     docs = unit_docs(book, env, files)
     spine, nav = whole_spine(book, env, docs, files, page_map, cache)
+    # The fonts are subset while print's pages are placed: the text is all there but the
+    # page-list's labels (print's folios), which are added to it.
+    labels = "".join(p.label for p in page_map["pages"]) if page_map else ""
+    fonts = SubsetFonts(_used_text(spine) + labels, cache / "epub-fonts" if cache else None)
     pages = print_pages(book, env, docs, spine, nav, page_map)
     if placed is not None:
         placed.extend(pages)
-    return pack(book, env, spine, files, cache, paged=bool(pages))
+    return pack(book, env, spine, files, cache, paged=bool(pages), fonts=fonts)
 
 
 def unit_docs(book: Book, env: Environment, files: dict[str, bytes]) -> list[Doc]:
@@ -280,17 +284,26 @@ def print_pages(book: Book, env: Environment, docs: list[Doc], spine: list[Doc],
 
 
 def pack(book: Book, env: Environment, spine: list[Doc], files: dict[str, bytes], cache: Path | None,
-         paged: bool) -> bytes:
-    """The documents written, the stylesheet, the fonts subset to what the text uses, the
-    package document; zipped."""
+         paged: bool, fonts: SubsetFonts | None = None) -> bytes:
+    """The documents written, the stylesheet, the fonts subset to what the text uses (`fonts`,
+    begun before, when its characters are still the text's), the package document; zipped."""
     files.update(write_docs(spine, env))
     files["EPUB/styles/epub.css"] = STYLESHEET.read_bytes()
-    used = "".join("".join(d.root.itertext()) + d.title for d in spine)
-    for name, data in subset_fonts(used, cache / "epub-fonts" if cache else None).items():
+    used = _used_text(spine)
+    if fonts is not None and not fonts.covers(used):
+        fonts.result()  # not these characters: made again for the text as it is (not expected)
+        fonts = None
+    for name, data in (fonts.result() if fonts is not None else
+                       subset_fonts(used, cache / "epub-fonts" if cache else None)).items():
         files[f"EPUB/fonts/{name}"] = data
     files["META-INF/container.xml"] = CONTAINER.encode()
     files["EPUB/package.opf"] = package(book, env, spine, files, paged=paged).encode()
     return zip_epub(files)
+
+
+def _used_text(spine: list[Doc]) -> str:
+    """Every character the ebook's documents show, for the fonts' subset."""
+    return "".join("".join(d.root.itertext()) + d.title for d in spine)
 
 
 # Print's ids for what the ebook has under ids of its own: the title page, the contents

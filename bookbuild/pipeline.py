@@ -25,14 +25,15 @@ class Folders:
                    Path(cache) if cache else root.parent / "build" / "cache")
 
 
-def read(root: Path, cache: Path | None = None, only: set[str] | None = None) -> Book:
-    """Stages 1 and 2: the whole book read and checked (`read.read_book`), then transformed
-    (`transform.transform`; `only` the units named). Imported here, not at the top, so that a
-    command that replays an unchanged build pays for neither."""
+def read(root: Path, cache: Path | None = None, only: set[str] | None = None, early=None) -> Book:
+    """Stages 1 and 2: the whole book read and checked (`read.read_book`, which calls
+    `early(book)` once the data files are read), then transformed (`transform.transform`;
+    `only` the units named). Imported here, not at the top, so that a command that replays
+    an unchanged build pays for neither."""
     from .read import read_book
     from .transform import transform
 
-    return transform(read_book(root, cache), only=only)
+    return transform(read_book(root, cache, early=early), only=only)
 
 
 def settle(problems: Problems, strict: bool = False) -> Problems:

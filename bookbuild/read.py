@@ -12,6 +12,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import pypandoc
 from lxml import etree
@@ -48,13 +49,15 @@ IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RI
                b"<?xml", b"II*\x00", b"MM\x00*")
 
 
-def read_book(root: Path, cache_dir: Path | None = None) -> Book:
+def read_book(root: Path, cache_dir: Path | None = None, early: Callable[[Book], None] | None = None) -> Book:
     """Load and validate everything under `root` (the folder with book.yaml).
 
     Raises BuildError with every problem when there is any error; warnings travel
     in `Book.warnings`. Pandoc's output is cached in `<cache_dir>/read/` (default
     cache_dir: `build/cache` beside the book folder), keyed by the source, the Pandoc
-    options, Pandoc's version and the read stage's code (`code_key`).
+    options, Pandoc's version and the read stage's code (`code_key`). `early(book)` is called
+    once the data files (glossary, biographies, index, the book's own strings) are read
+    without error, before the units are converted: the book then has no units.
     """
     root = Path(root).resolve()
     cache = Path(cache_dir) if cache_dir else root.parent / "build" / "cache"
@@ -73,6 +76,10 @@ def read_book(root: Path, cache_dir: Path | None = None) -> Book:
         data = pool.submit(_read_data, root, book, cache / "read", problems)
         index.result()
         _mark_surnames(sources, book.index, cache / "read", problems)
+        if early is not None:
+            data.result()
+            if not problems.errors:
+                early(book)
         converted = _convert_all([s.markdown for s in sources], cache / "read")
         book.units = [_build_unit(s, out, root, problems) for s, out in zip(sources, converted)]
         book.converted = {unit.id for unit, out in zip(book.units, converted) if out.fresh}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import bisect
+from concurrent.futures import CancelledError
 import contextlib
 import io
 import json
@@ -405,6 +406,48 @@ def test_an_edition_that_is_not_in_book_yaml(broken, capsys):
     assert build(repo / "book", out, "--edition", "hardback") == 1
     assert 'error P001: "hardback" is not a print edition in book.yaml (print editions: paperback, cloth)' \
         in capsys.readouterr().err
+
+
+def test_the_biographies_begun_while_the_units_are_read_are_the_layout_the_build_uses(tmp_path, monkeypatch):
+    """layout.submit_early hands the biographies to a worker before the units are read; the
+    build renders them again once the book is transformed, the same HTML, and waits for the
+    layout begun (one future, so one layout) rather than making a second."""
+    from bookbuild.print import parts
+
+    shutil.copytree(FIXTURE, tmp_path / "repo")
+    # An initial, which the transform stage keeps with the name after it: the HTML begun
+    # early is transformed as the book's will be.
+    edit(tmp_path / "repo" / "book" / "biographies.yaml", "Editor of *Pravda*", "With N. Osinsky, editor of *Pravda*")
+    handed: list[tuple[str, object, bool]] = []
+    submit = parts.Pool.submit
+
+    def recording(self, jobs):
+        pending = submit(self, jobs)
+        read_yet = any(j.key != "biographies" for j in jobs) or bool(handed)
+        handed.extend((key, item, read_yet) for key, item in pending.items() if key == "biographies")
+        return pending
+
+    monkeypatch.setattr(parts.Pool, "submit", recording)
+    assert build(tmp_path / "repo" / "book", tmp_path / "out") == 0
+    (first, early, before), (second, again, after) = handed
+    assert not before and after  # alone, ahead of the units; then with them
+    assert again[1] is early[1] and again[0] == early[0]  # the same layout, by the same key
+
+
+def test_a_failed_build_stops_the_layouts_it_will_not_use(monkeypatch):
+    """Pool: leaving it on an error stops the workers (a part begun early is seconds of
+    layout): the job at work ends broken, not laid out."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from bookbuild.print import parts
+
+    job = parts.Job("long", "<p>" + "A long paragraph of words. " * 4000 + "</p>", "@page { size: 6in 9in }",
+                    str(REPOSITORY))
+    with pytest.raises(ValueError), parts.Pool(None, 1) as pool:
+        pending = pool.submit([job])
+        raise ValueError("the book has an error")
+    with pytest.raises((BrokenProcessPool, CancelledError)):
+        pending["long"][1].result(timeout=60)
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -36,9 +36,11 @@ def run(args) -> int:
         return 0
     quiet = getattr(args, "quiet", False)
     say = teller(quiet, "pdf: ")
+    from .layout import submit_early
+
     with Pool(folders.cache / "print") as pool:
         pool.warm(str(folders.root))
-        book = read(folders.root, folders.cache)
+        book = read(folders.root, folders.cache, early=lambda partial: submit_early(partial, args.edition, pool))
         edition = print_edition(book, args.edition)
         if say:
             say(f"read {len(book.units)} units in {time.monotonic() - started:.1f} s")

@@ -18,8 +18,8 @@ from lxml import html as lxml_html
 from markupsafe import Markup
 
 from ..config import display_path
-from ..errors import Problems
-from ..model import BODY_ROLES, FRONT_ROLES, Book, Edition, Unit
+from ..errors import BuildError, Problems
+from ..model import BODY_ROLES, DATA_ROLES, FRONT_ROLES, Book, Edition, Unit
 from .assemble import Metadata, Outline, Sheet, assemble
 from .engine import PACKAGE_ROOT, PARAGRAPHS_CSS
 from .parts import Job, PartPDF, Pool
@@ -67,7 +67,7 @@ def book_parts(book: Book) -> list[Part]:
         numbering = "arabic" if roman_done else "roman"
         if unit is not None:
             parts.append(Part(unit.id, "unit.html.j2", numbering, unit.title, unit))
-        else:
+        elif entry.role in DATA_ROLES:  # (a text's unit is absent only from a book not read yet)
             parts.append(Part(entry.role, f"{entry.role}.html.j2", numbering,
                               book.data_title(entry.role)))
     return parts
@@ -622,6 +622,38 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
     warnings = [w for r in [*results.values(), *furniture] for w in r.warnings]
     note("assembled")
     return PrintedBook(pdf, pages, slots, warnings, placed)
+
+
+# Parts that are not units and take long to lay out (the biographies: 31 pages, the longest
+# job of the book), begun while the units are still being read (`submit_early`).
+EARLY_PARTS = ("biographies",)
+
+
+def submit_early(book: Book, edition_name: str | None, pool: Pool) -> None:
+    """The EARLY_PARTS handed to the workers while the read stage converts the units
+    (`read.read_book`'s `early`): `book` has its data files and no units yet. A worker lays
+    the biographies out while Pandoc converts the units and this process builds them, when
+    one core was idle for most of a second. `print_book` renders every part again: when the
+    HTML is the same, `Pool.submit` finds the layout begun (by its cache key) and waits for
+    it; when it is not, the part is laid out again, so nothing read later can be missed."""
+    import copy
+
+    from ..transform import transform
+    from . import print_edition
+
+    try:
+        edition = print_edition(book, edition_name)
+    except BuildError:
+        return  # said again, where it belongs, once the book is read
+    # The transform stage as it will run, on copies of the data it changes (initials kept
+    # with the names after them, see-also links): the book itself is transformed once read.
+    book = transform(replace(book, units=[], people=copy.deepcopy(book.people),
+                             glossary=copy.deepcopy(book.glossary)))
+    env = environment()
+    css = page_css(edition)
+    for part in book_parts(book):
+        if part.key in EARLY_PARTS and part.unit is None:
+            pool.submit([Job(part.key, render_part(env, book, edition, part, []), css, str(book.root))])
 
 
 def submit_as_rendered(pool: Pool, parts: list[Part], job: Callable[[Part], Job],

@@ -269,6 +269,9 @@ class Pool:
         self.workers = workers or os.cpu_count() or 1
         self.say = say
         self._executor: ProcessPoolExecutor | None = None
+        # Layouts handed to the workers, by cache key: a job handed over again while its
+        # layout is being made waits for that one (a part submitted early, `submit_early`).
+        self._running: dict[str, object] = {}
 
     def __enter__(self) -> Pool:
         return self
@@ -278,9 +281,15 @@ class Pool:
         for _ in range(self.workers):
             self._pool().submit(engine.warm, repository)
 
-    def __exit__(self, *exc) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(cancel_futures=True)
+    def __exit__(self, kind, *exc) -> None:
+        if self._executor is None:
+            return
+        if kind is not None:
+            # A failed build does not wait for a layout it will not use (a part begun early
+            # takes seconds): the workers are stopped.
+            for process in list(getattr(self._executor, "_processes", {}).values()):
+                process.terminate()
+        self._executor.shutdown(cancel_futures=True)
 
     def submit(self, jobs: list[Job]) -> dict[str, object]:
         """Start every job (longest first, so the workers finish together); returns futures
@@ -288,8 +297,9 @@ class Pool:
         pending: dict[str, object] = {}
         for job in sorted(jobs, key=lambda j: len(j.html), reverse=True):
             key, hit = self._lookup(job)
-            pending[job.key] = hit if hit is not None else \
-                (key, self._pool().submit(on_a_roomy_stack, lay_out, job))
+            if hit is None and key not in self._running:
+                self._running[key] = self._pool().submit(on_a_roomy_stack, lay_out, job)
+            pending[job.key] = hit if hit is not None else (key, self._running[key])
         return pending
 
     def collect(self, pending: dict[str, object]) -> dict[str, PartPDF]:

@@ -38,9 +38,17 @@ def run(args) -> int:
     say = teller(quiet, "pdf: ")
     from .layout import submit_early
 
+    def early(partial: Book) -> None:
+        """The longest parts that need no units, begun while the units are read (submit_early)."""
+        try:
+            edition = print_edition(partial, args.edition)
+        except BuildError:
+            return  # said again, where it belongs, once the book is read
+        submit_early(partial, edition, pool)
+
     with Pool(folders.cache / "print") as pool:
         pool.warm(str(folders.root))
-        book = read(folders.root, folders.cache, early=lambda partial: submit_early(partial, args.edition, pool))
+        book = read(folders.root, folders.cache, early=early)
         edition = print_edition(book, args.edition)
         if say:
             say(f"read {len(book.units)} units in {time.monotonic() - started:.1f} s")

@@ -18,7 +18,7 @@ from lxml import html as lxml_html
 from markupsafe import Markup
 
 from ..config import display_path
-from ..errors import BuildError, Problems
+from ..errors import Problems
 from ..model import BODY_ROLES, DATA_ROLES, FRONT_ROLES, Book, Edition, Unit
 from .assemble import Metadata, Outline, Sheet, assemble
 from .engine import PACKAGE_ROOT, PARAGRAPHS_CSS
@@ -629,7 +629,7 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
 EARLY_PARTS = ("biographies",)
 
 
-def submit_early(book: Book, edition_name: str | None, pool: Pool) -> None:
+def submit_early(book: Book, edition: Edition, pool: Pool) -> None:
     """The EARLY_PARTS handed to the workers while the read stage converts the units
     (`read.read_book`'s `early`): `book` has its data files and no units yet. A worker lays
     the biographies out while Pandoc converts the units and this process builds them, when
@@ -639,12 +639,7 @@ def submit_early(book: Book, edition_name: str | None, pool: Pool) -> None:
     import copy
 
     from ..transform import transform
-    from . import print_edition
 
-    try:
-        edition = print_edition(book, edition_name)
-    except BuildError:
-        return  # said again, where it belongs, once the book is read
     # The transform stage as it will run, on copies of the data it changes (initials kept
     # with the names after them, see-also links): the book itself is transformed once read.
     book = transform(replace(book, units=[], people=copy.deepcopy(book.people),

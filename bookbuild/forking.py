@@ -2,8 +2,11 @@
 part's PDF written (print/engine.py), half of the pages measured for ink (printers.py)."""
 from __future__ import annotations
 
+import json
 import os
-from typing import Callable
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
 
 
 def forked(work: Callable[[], bytes]) -> tuple[int | None, int | None]:
@@ -41,3 +44,18 @@ def reaped(pid: int | None, reader: int | None) -> bytes | None:
         payload = pipe.read()
     _, status = os.waitpid(pid, 0)
     return payload if os.waitstatus_to_exitcode(status) == 0 else None
+
+
+def in_halves(first: list, rest: list, here: Callable[[list], T], there: Callable[[list], object],
+              taken: Callable[[object], T]) -> tuple[T, T]:
+    """(the work on `first`, the work on `rest`): `there(first)` in a forked copy, whose JSON
+    comes back through a pipe and is read by `taken` (which raises on anything it cannot take),
+    while `here(rest)` runs in this process. A copy that fails, or hands back what `taken`
+    refuses, leaves `first` to `here` too."""
+    child, reader = forked(lambda: json.dumps(there(first)).encode()) if first else (None, None)
+    mine = here(rest)
+    found = reaped(child, reader)
+    try:
+        return (taken(json.loads(found)) if found is not None else here(first)), mine
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError):
+        return here(first), mine

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .config import Loader
 from . import mupdf
-from .forking import forked, reaped
+from .forking import in_halves
 from .errors import Problems
 from .model import Edition
 from .settings import Positions, derived, parse_length, parse_trim, setting
@@ -216,21 +216,19 @@ def ink_boxes(data: bytes, pages: list[int], doc=None, key=None) -> dict[int, tu
     core). A copy that fails or is not possible leaves its half to this process. With `key`
     (a function of a page), each page's value is `(box, key(page))`, worked out on the side
     that renders it."""
-    import json
-
     pymupdf = mupdf.load()
     with (nullcontext(doc) if doc is not None else pymupdf.open(stream=data, filetype="pdf")) as opened:
         half = len(pages) // 2 if len(pages) >= FORK_PAGES and (os.cpu_count() or 1) > 1 else 0
         theirs, mine = pages[:half], pages[half:]
-        child, reader = forked(lambda: json.dumps(_render(data, theirs, key)).encode()) if theirs else (None, None)
-        boxes = _measured(opened, mine, key)
-        found = reaped(child, reader)
-        try:
-            handed = {int(i): _box_of(value, key) for i, value in json.loads(found).items()} if found is not None else {}
-        except (ValueError, TypeError, AttributeError, IndexError):
-            handed = {}
-        if set(handed) != set(theirs):
-            handed = _measured(opened, theirs, key)
+
+        def taken(found: dict) -> dict:
+            handed = {int(i): _box_of(value, key) for i, value in found.items()}
+            if set(handed) != set(theirs):
+                raise ValueError("not the pages asked for")
+            return handed
+
+        handed, boxes = in_halves(theirs, mine, lambda p: _measured(opened, p, key),
+                                  lambda p: _render(data, p, key), taken)
     return {**boxes, **handed}
 
 
@@ -305,25 +303,23 @@ class InkCache:
         """The key of every page of `doc`: the first half worked out in a forked copy, which
         opens `data` itself, the rest here (keying the book's 530 pages took 0.3 s of a
         one-chapter rebuild on one core). A copy that fails leaves its half to this process."""
-        import json
-
         half = len(doc) // 2 if len(doc) >= FORK_PAGES and (os.cpu_count() or 1) > 1 else 0
-        child, reader = forked(lambda: json.dumps(self._keys_of(data, half)).encode()) if half else (None, None)
-        mine = [self._key(doc[i]) for i in range(half, len(doc))]
-        found = reaped(child, reader)
-        try:
-            theirs = json.loads(found) if found is not None else None
-        except ValueError:
-            theirs = None
-        if not (isinstance(theirs, list) and len(theirs) == half and all(isinstance(k, str) for k in theirs)):
-            theirs = [self._key(doc[i]) for i in range(half)]
+
+        def taken(found: list) -> list[str]:
+            if not (isinstance(found, list) and len(found) == half and all(isinstance(k, str) for k in found)):
+                raise ValueError("not the keys asked for")
+            return found
+
+        theirs, mine = in_halves(list(range(half)), list(range(half, len(doc))),
+                                 lambda pages: [self._key(doc[i]) for i in pages],
+                                 lambda pages: self._keys_of(data, pages), taken)
         return theirs + mine
 
-    def _keys_of(self, data: bytes, pages: int) -> list[str]:
+    def _keys_of(self, data: bytes, pages: list[int]) -> list[str]:
         pymupdf = mupdf.load()
         self.digests = {}  # this copy's own document: object digests by its xrefs
         with pymupdf.open(stream=data, filetype="pdf") as doc:
-            return [self._key(doc[i]) for i in range(pages)]
+            return [self._key(doc[i]) for i in pages]
 
     def ink_box(self, page):
         if self.path is None and not self.measured:

@@ -290,11 +290,10 @@ def pack(book: Book, env: Environment, spine: list[Doc], files: dict[str, bytes]
     files.update(write_docs(spine, env))
     files["EPUB/styles/epub.css"] = STYLESHEET.read_bytes()
     used = _used_text(spine)
-    if fonts is not None and not fonts.covers(used):
-        fonts.result()  # not these characters: made again for the text as it is (not expected)
-        fonts = None
-    for name, data in (fonts.result() if fonts is not None else
-                       subset_fonts(used, cache / "epub-fonts" if cache else None)).items():
+    made = fonts.result() if fonts is not None else None
+    if made is None or not fonts.covers(used):  # (begun for other characters: not expected)
+        made = subset_fonts(used, cache / "epub-fonts" if cache else None)
+    for name, data in made.items():
         files[f"EPUB/fonts/{name}"] = data
     files["META-INF/container.xml"] = CONTAINER.encode()
     files["EPUB/package.opf"] = package(book, env, spine, files, paged=paged).encode()

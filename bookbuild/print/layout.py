@@ -541,10 +541,7 @@ def print_book(book: Book, edition: Edition, problems: Problems, cache: Path | N
     repository = str(book.root)
 
     def job(part: Part) -> Job:
-        mentions: list = []
-        html = render_part(env, book, edition, part, mentions)
-        return Job(part.key, decorate(part, html) if decorate else html, css, repository,
-                   mentions=tuple(mentions))
+        return part_job(env, book, edition, part, css, decorate)
 
     contents = parts[1]
     index = next((p for p in parts if p.key == "index"), None)
@@ -648,7 +645,18 @@ def submit_early(book: Book, edition: Edition, pool: Pool) -> None:
     css = page_css(edition)
     for part in book_parts(book):
         if part.key in EARLY_PARTS and part.unit is None:
-            pool.submit([Job(part.key, render_part(env, book, edition, part, []), css, str(book.root))])
+            pool.submit([part_job(env, book, edition, part, css)])
+
+
+def part_job(env: Environment, book: Book, edition: Edition, part: Part, css: str,
+             decorate: Callable[[Part, str], str] | None = None) -> Job:
+    """A part's job: its HTML for print (`decorate`d, for the proof), with its index mentions
+    taken out. `print_book` and `submit_early` make it alike, so that one finds the other's
+    layout by its key."""
+    mentions: list = []
+    html = render_part(env, book, edition, part, mentions)
+    return Job(part.key, decorate(part, html) if decorate else html, css, str(book.root),
+               mentions=tuple(mentions))
 
 
 def submit_as_rendered(pool: Pool, parts: list[Part], job: Callable[[Part], Job],
